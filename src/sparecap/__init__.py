@@ -1,0 +1,3 @@
+"""Sparecap: an open exchange for spare capacity."""
+
+__version__ = "0.1.0"

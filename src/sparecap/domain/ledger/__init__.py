@@ -1,0 +1,1 @@
+"""Verifiable transparency log: RFC 6962 Merkle proofs and C2SP note/checkpoint/tile formats."""
