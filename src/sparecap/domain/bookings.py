@@ -145,9 +145,11 @@ class TransitionError(Exception):
         self.code = code
 
 
-def resolve(
-    event: Event, status: Status, actor: Actor, *, instant_book: bool
-) -> Transition:
+def transition_for(event: Event) -> Transition:
+    return _BY_EVENT[event]
+
+
+def resolve(event: Event, status: Status, actor: Actor, *, instant_book: bool) -> Transition:
     """The transition for `event` from `status` by `actor`, or TransitionError saying why not."""
     transition = _BY_EVENT[event]
     if status not in transition.sources:

@@ -57,7 +57,7 @@ def parse_schema(raw: Mapping[str, Any]) -> AttributeSchema:
         if not isinstance(spec, Mapping):
             raise SchemaError(f"field {name!r} must be an object")
         try:
-            ftype = FieldType(spec.get("type"))
+            ftype = FieldType(str(spec.get("type")))
         except ValueError:
             known = ", ".join(t.value for t in FieldType)
             raise SchemaError(f"field {name!r}: type must be one of {known}") from None

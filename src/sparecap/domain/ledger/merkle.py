@@ -1,4 +1,4 @@
-"""RFC 6962 / RFC 9162 Merkle tree hashing and the verification of inclusion and consistency proofs."""
+"""RFC 6962 / RFC 9162 Merkle tree hashing and verification of inclusion and consistency proofs."""
 
 from __future__ import annotations
 
@@ -61,9 +61,7 @@ def _check_hash(what: str, value: bytes, error: type[LedgerError]) -> None:
         raise error(f"{what} must be {HASH_SIZE} bytes, got {len(value)}")
 
 
-def root_from_inclusion_proof(
-    leaf: bytes, index: int, size: int, proof: Sequence[bytes]
-) -> bytes:
+def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
     """The root that an inclusion proof implies for `leaf` (a leaf hash) at `index`.
 
     Follows RFC 9162 §2.1.3.2 step by step; raises InclusionProofError when the proof cannot
@@ -125,7 +123,9 @@ def verify_consistency(
     if size2 < size1:
         raise ConsistencyProofError(f"size1 {size1} is larger than size2 {size2}")
     if size1 == 0:
-        raise ConsistencyProofError("a consistency proof from the empty tree (size1 0) is undefined")
+        raise ConsistencyProofError(
+            "a consistency proof from the empty tree (size1 0) is undefined"
+        )
     if size1 == size2:
         if proof:
             raise ConsistencyProofError(

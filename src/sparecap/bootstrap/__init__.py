@@ -1,0 +1,77 @@
+"""Composition root: settings become a database, a clock and the timer policy services use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sparecap.db.engine import Database
+from sparecap.db.migrate import upgrade
+from sparecap.domain.bookings import TimerPolicy
+from sparecap.domain.clock import Clock, SystemClock
+from sparecap.services.categories import ensure_builtin_categories
+from sparecap.services.context import ServiceContext
+
+
+class Settings(BaseSettings):
+    """Every setting, read from SPARECAP_* environment variables (docs/settings.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="SPARECAP_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/sparecap.sqlite3",
+        description="SQLAlchemy URL; sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    sqlite_synchronous: str = Field(
+        default="FULL",
+        pattern="^(OFF|NORMAL|FULL|EXTRA)$",
+        description="SQLite durability: FULL survives power loss; NORMAL only process crashes",
+    )
+    hold_ttl_seconds: int = Field(default=600, ge=1, description="checkout hold lifetime")
+    accept_within_seconds: int = Field(default=86400, ge=1, description="provider reply deadline")
+    no_show_grace_seconds: int = Field(default=1800, ge=0, description="wait after start")
+    auto_complete_seconds: int = Field(default=3600, ge=0, description="complete after end")
+    scheduler_interval_seconds: float = Field(default=1.0, gt=0, description="timer poll period")
+    scheduler_enabled: bool = Field(default=True, description="run timers inside the server")
+
+    def timer_policy(self) -> TimerPolicy:
+        return TimerPolicy(
+            hold_ttl=timedelta(seconds=self.hold_ttl_seconds),
+            accept_within=timedelta(seconds=self.accept_within_seconds),
+            no_show_grace=timedelta(seconds=self.no_show_grace_seconds),
+            auto_complete_after=timedelta(seconds=self.auto_complete_seconds),
+        )
+
+
+@dataclass
+class Platform:
+    """What the interfaces need: the database and the context every use case runs in."""
+
+    settings: Settings
+    db: Database
+    ctx: ServiceContext
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_platform(settings: Settings | None = None, *, clock: Clock | None = None) -> Platform:
+    """Open (and migrate) the configured database and wire the services' context."""
+    settings = settings or Settings()
+    _ensure_sqlite_folder(settings.database_url)
+    upgrade(settings.database_url)
+    db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    ctx = ServiceContext(clock=clock or SystemClock(), timers=settings.timer_policy())
+    with db.write() as session:
+        ensure_builtin_categories(session)
+    return Platform(settings=settings, db=db, ctx=ctx)
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != "sqlite:///:memory:":
+        Path(url.removeprefix(prefix)).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,408 @@
+"""Bookings: holding, checking out, moving through the state machine, rescheduling, timers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sparecap.db.models import Booking, BookingEvent, Resource, Unit
+from sparecap.domain.availability import (
+    AvailabilityError,
+    Interval,
+    check_request,
+    slot_starts,
+)
+from sparecap.domain.bookings import (
+    BLOCKING,
+    Actor,
+    Event,
+    Status,
+    TransitionError,
+    checkout_event,
+    resolve,
+    timer_for,
+    transition_for,
+)
+from sparecap.domain.clock import ensure_utc
+from sparecap.domain.money import Money
+from sparecap.domain.pricing import base_price
+from sparecap.services.availability import open_time
+from sparecap.services.capacity import (
+    CapacityConflictError,
+    change_pooled_usage,
+    conflict_windows,
+    is_capacity_violation,
+)
+from sparecap.services.context import ServiceContext
+from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from sparecap.services.principals import Principal, Role
+from sparecap.services.resources import get_resource, rules_of, zone_of
+
+
+class BookingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resource_id: int
+    unit_id: int | None = Field(default=None, description="omit to take any free unit")
+    start: AwareDatetime
+    end: AwareDatetime
+    quantity: int = Field(default=1, ge=1, le=10**9)
+    hold: bool = Field(default=False, description="only hold for checkout; do not submit yet")
+    note: str = Field(default="", max_length=500)
+
+
+def _window(start: datetime, end: datetime) -> Interval:
+    start, end = ensure_utc(start), ensure_utc(end)
+    if not start < end:
+        raise InvalidInputError("start must be before end", code="invalid_window")
+    return Interval(start, end)
+
+
+def _validate_request(
+    session: Session,
+    ctx: ServiceContext,
+    resource: Resource,
+    window: Interval,
+    *,
+    check_notice: bool,
+) -> None:
+    if not resource.active:
+        raise ConflictError("this resource is not taking bookings", code="resource_inactive")
+    rules = rules_of(resource)
+    try:
+        check_request(
+            window,
+            open_time=open_time(session, resource=resource, span=window),
+            rules=rules,
+            zone=zone_of(resource),
+            now=ctx.clock.now() if check_notice else window.start,
+        )
+    except AvailabilityError as exc:
+        raise InvalidInputError(str(exc), code=exc.violation.value) from exc
+
+
+def _occupy(session: Session, booking: Booking, unit: Unit, resource: Resource) -> None:
+    """Write the booking's claim; the database refuses it if capacity is gone."""
+    window = Interval(booking.start_at, booking.end_at)
+    slots = [] if unit.exclusive else slot_starts(window, zone_of(resource), resource.slot_minutes)
+    try:
+        with session.begin_nested():
+            session.add(booking)
+            change_pooled_usage(session, unit=unit, slots=slots, delta=booking.quantity)
+            session.flush()
+    except IntegrityError as exc:
+        if not is_capacity_violation(exc):
+            raise
+        raise _conflict(session, booking, unit, resource) from exc
+
+
+def _release(session: Session, booking: Booking) -> None:
+    unit, resource = booking.unit, booking.resource
+    if not unit.exclusive:
+        window = Interval(booking.start_at, booking.end_at)
+        slots = slot_starts(window, zone_of(resource), resource.slot_minutes)
+        change_pooled_usage(session, unit=unit, slots=slots, delta=-booking.quantity)
+
+
+def _conflict(
+    session: Session, booking: Booking, unit: Unit, resource: Resource
+) -> CapacityConflictError:
+    window = Interval(booking.start_at, booking.end_at)
+    taken = conflict_windows(
+        session,
+        unit=unit,
+        block=Interval(booking.block_start, booking.block_end),
+        window=window,
+        zone=zone_of(resource),
+        slot_minutes=resource.slot_minutes,
+        quantity=booking.quantity,
+        exclude_booking=booking.id,
+    )
+    return CapacityConflictError(
+        f"unit {unit.name!r} of resource {resource.id} is not free for the requested window",
+        conflicts=[{"start": iv.start.isoformat(), "end": iv.end.isoformat()} for iv in taken],
+    )
+
+
+def create_booking(
+    session: Session, *, ctx: ServiceContext, principal: Principal, request: BookingIn
+) -> Booking:
+    """Hold capacity for a demander and, unless only a hold is asked for, check it out."""
+    principal.require(Role.DEMANDER, Role.OPERATOR)
+    resource = get_resource(session, resource_id=request.resource_id)
+    window = _window(request.start, request.end)
+    _validate_request(session, ctx, resource, window, check_notice=True)
+    units = _candidate_units(resource, request)
+    block = rules_of(resource).blocked(window)
+    now = ctx.clock.now()
+    price = base_price(
+        Money(resource.price_minor, resource.currency),
+        resource.price_unit,
+        window.duration,
+        request.quantity,
+    )
+    last_conflict: CapacityConflictError | None = None
+    for unit in units:
+        booking = Booking(
+            resource_id=resource.id,
+            unit_id=unit.id,
+            demander_id=principal.participant_id,
+            status=Status.HELD.value,
+            exclusive=unit.exclusive,
+            quantity=request.quantity,
+            start_at=window.start,
+            end_at=window.end,
+            block_start=block.start,
+            block_end=block.end,
+            price_minor=price.minor,
+            currency=price.currency,
+            instant_book=resource.instant_book,
+            note=request.note,
+            created_at=now,
+            updated_at=now,
+        )
+        booking.resource, booking.unit = resource, unit
+        try:
+            _occupy(session, booking, unit, resource)
+        except CapacityConflictError as exc:
+            last_conflict = exc
+            continue
+        _arm_timer(booking, ctx, Status.HELD, now)
+        _record(session, booking, event="hold", source=None, principal=principal,
+                actor=Actor.DEMANDER, now=now)  # fmt: skip
+        if not request.hold:
+            _apply(session, ctx, booking, checkout_event(booking.instant_book), principal)
+        session.flush()
+        return booking
+    assert last_conflict is not None
+    raise last_conflict
+
+
+def _candidate_units(resource: Resource, request: BookingIn) -> list[Unit]:
+    if request.unit_id is None:
+        return list(resource.units)
+    units = [u for u in resource.units if u.id == request.unit_id]
+    if not units:
+        raise NotFoundError(
+            f"unit {request.unit_id} is not part of resource {resource.id}", code="unknown_unit"
+        )
+    if units[0].exclusive and request.quantity != 1:
+        raise InvalidInputError("an exclusive unit is booked with quantity 1")
+    return units
+
+
+def _arm_timer(booking: Booking, ctx: ServiceContext, status: Status, now: datetime) -> None:
+    timer = timer_for(
+        status, start=booking.start_at, end=booking.end_at, entered_at=now, policy=ctx.timers
+    )
+    booking.timer_due_at = timer.due_at if timer else None
+    booking.timer_event = timer.event.value if timer else None
+
+
+def _record(
+    session: Session,
+    booking: Booking,
+    *,
+    event: str,
+    source: str | None,
+    principal: Principal | None,
+    actor: Actor,
+    now: datetime,
+    reason: str = "",
+) -> None:
+    session.add(
+        BookingEvent(
+            booking_id=booking.id,
+            event=event,
+            from_status=source,
+            to_status=booking.status,
+            actor_id=principal.participant_id if principal else None,
+            actor_role=actor.value,
+            override=actor is Actor.OPERATOR,
+            reason=reason,
+            start_at=booking.start_at,
+            end_at=booking.end_at,
+            at=now,
+        )
+    )
+
+
+def actor_for(principal: Principal | None, booking: Booking, event: Event) -> Actor:
+    """The capacity in which the caller acts: its own side of the deal first, operator last."""
+    if principal is None:
+        return Actor.SYSTEM
+    allowed = transition_for(event).actors
+    sides = []
+    if principal.participant_id == booking.demander_id:
+        sides.append(Actor.DEMANDER)
+    if principal.participant_id == booking.resource.provider_id:
+        sides.append(Actor.PROVIDER)
+    if principal.is_operator:
+        sides.append(Actor.OPERATOR)
+    for side in sides:
+        if side in allowed:
+            return side
+    if not sides:
+        raise NotFoundError(f"booking {booking.id} not found", code="unknown_booking")
+    return sides[0]
+
+
+def _apply(
+    session: Session,
+    ctx: ServiceContext,
+    booking: Booking,
+    event: Event,
+    principal: Principal | None,
+    *,
+    reason: str = "",
+) -> None:
+    actor = actor_for(principal, booking, event)
+    source = Status(booking.status)
+    try:
+        transition = resolve(event, source, actor, instant_book=booking.instant_book)
+    except TransitionError as exc:
+        raise ConflictError(str(exc), code=exc.code) from exc
+    if transition.target is None:
+        raise InvalidInputError(f"{event} needs its own call", code="invalid_transition")
+    now = ctx.clock.now()
+    booking.status = transition.target.value
+    booking.updated_at = now
+    if source in BLOCKING and transition.target not in BLOCKING:
+        _release(session, booking)
+    _arm_timer(booking, ctx, transition.target, now)
+    _record(session, booking, event=event.value, source=source.value, principal=principal,
+            actor=actor, now=now, reason=reason)  # fmt: skip
+
+
+def _load_for_change(session: Session, booking_id: int) -> Booking:
+    # Row lock on PostgreSQL so two transitions of one booking serialise; SQLite's single writer
+    # already does that.
+    booking = session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update())
+    if booking is None:
+        raise NotFoundError(f"booking {booking_id} not found", code="unknown_booking")
+    return booking
+
+
+def transition_booking(
+    session: Session,
+    *,
+    ctx: ServiceContext,
+    principal: Principal,
+    booking_id: int,
+    event: Event,
+    reason: str = "",
+) -> Booking:
+    if Role.AUDITOR in principal.roles and len(principal.roles) == 1:
+        raise ForbiddenError("auditors read only", code="read_only")
+    booking = _load_for_change(session, booking_id)
+    _apply(session, ctx, booking, event, principal, reason=reason)
+    session.flush()
+    return booking
+
+
+def reschedule_booking(
+    session: Session,
+    *,
+    ctx: ServiceContext,
+    principal: Principal,
+    booking_id: int,
+    start: datetime,
+    end: datetime,
+    reason: str = "",
+) -> Booking:
+    """Move or extend a live booking; the database re-checks capacity for the new window."""
+    booking = _load_for_change(session, booking_id)
+    actor = actor_for(principal, booking, Event.RESCHEDULE)
+    try:
+        resolve(Event.RESCHEDULE, Status(booking.status), actor, instant_book=booking.instant_book)
+    except TransitionError as exc:
+        raise ConflictError(str(exc), code=exc.code) from exc
+    window = _window(start, end)
+    resource, unit = booking.resource, booking.unit
+    started = Status(booking.status) is Status.IN_USE
+    if started and window.start != booking.start_at:
+        raise ConflictError("a booking in use can only be extended", code="already_started")
+    _validate_request(session, ctx, resource, window, check_notice=not started)
+    _release(session, booking)
+    block = rules_of(resource).blocked(window)
+    booking.start_at, booking.end_at = window.start, window.end
+    booking.block_start, booking.block_end = block.start, block.end
+    booking.price_minor = base_price(
+        Money(resource.price_minor, resource.currency),
+        resource.price_unit,
+        window.duration,
+        booking.quantity,
+    ).minor
+    now = ctx.clock.now()
+    booking.updated_at = now
+    _occupy(session, booking, unit, resource)
+    _arm_timer(booking, ctx, Status(booking.status), now)
+    _record(session, booking, event=Event.RESCHEDULE.value, source=booking.status,
+            principal=principal, actor=actor, now=now, reason=reason)  # fmt: skip
+    session.flush()
+    return booking
+
+
+def get_booking(session: Session, *, principal: Principal, booking_id: int) -> Booking:
+    booking = session.get(Booking, booking_id)
+    if booking is None or not _may_see(principal, booking):
+        raise NotFoundError(f"booking {booking_id} not found", code="unknown_booking")
+    return booking
+
+
+def _may_see(principal: Principal, booking: Booking) -> bool:
+    parties = (booking.demander_id, booking.resource.provider_id)
+    return principal.reads_everything or principal.participant_id in parties
+
+
+def list_bookings(
+    session: Session,
+    *,
+    principal: Principal,
+    status: Status | None = None,
+    resource_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Booking]:
+    """What the caller may see: its own bookings, bookings of its resources, or all for staff."""
+    query = select(Booking).join(Resource, Resource.id == Booking.resource_id)
+    if not principal.reads_everything:
+        me = principal.participant_id
+        query = query.where((Booking.demander_id == me) | (Resource.provider_id == me))
+    if status is not None:
+        query = query.where(Booking.status == status.value)
+    if resource_id is not None:
+        query = query.where(Booking.resource_id == resource_id)
+    return list(session.scalars(query.order_by(Booking.id).limit(limit).offset(offset)))
+
+
+def booking_events(session: Session, *, booking_id: int) -> list[BookingEvent]:
+    query = select(BookingEvent).where(BookingEvent.booking_id == booking_id)
+    return list(session.scalars(query.order_by(BookingEvent.id)))
+
+
+def run_due_timers(session: Session, *, ctx: ServiceContext, limit: int = 500) -> int:
+    """Fire every timer that is due; returns how many bookings moved.
+
+    The due time lives on the booking row, so timers survive restarts: whatever was due while the
+    server was down fires on the first run after it comes back.
+    """
+    now = ctx.clock.now()
+    query = (
+        select(Booking)
+        .where(Booking.timer_due_at.is_not(None), Booking.timer_due_at <= now)
+        .order_by(Booking.timer_due_at, Booking.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    fired = 0
+    for booking in session.scalars(query):
+        assert booking.timer_event is not None
+        _apply(session, ctx, booking, Event(booking.timer_event), None)
+        fired += 1
+    session.flush()
+    return fired
