@@ -272,3 +272,21 @@ def spec_of(resource: Resource) -> ResourceIn:
         windows=[WindowIn.model_validate(w, from_attributes=True) for w in resource.windows],
         **{k: getattr(resource, k) for k in _SCALARS},
     )
+
+
+def add_unit(session: Session, *, principal: Principal, resource_id: int, unit: UnitIn) -> Unit:
+    resource = get_resource_for_change(session, principal=principal, resource_id=resource_id)
+    exclusive = resource.capacity_mode == "exclusive"
+    if exclusive and unit.capacity != 1:
+        raise InvalidInputError("exclusive units take one booking at a time: capacity must be 1")
+    if any(u.name == unit.name for u in resource.units):
+        raise InvalidInputError(f"resource {resource_id} already has a unit named {unit.name!r}")
+    row = Unit(
+        name=unit.name,
+        exclusive=exclusive,
+        capacity=unit.capacity,
+        capacity_unit=unit.capacity_unit,
+    )
+    resource.units.append(row)
+    session.flush()
+    return row

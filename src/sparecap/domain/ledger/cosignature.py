@@ -73,6 +73,10 @@ class CosignatureVerifier:
         return self._record.key_id
 
     @property
+    def public_key(self) -> bytes:
+        return self._record.key
+
+    @property
     def vkey(self) -> str:
         return self._record.encode()
 

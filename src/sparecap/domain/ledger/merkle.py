@@ -73,7 +73,7 @@ def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequenc
         raise InclusionProofError(f"leaf index {index} is outside a tree of size {size}")
     _check_hash("leaf hash", leaf, InclusionProofError)
     for i, p in enumerate(proof):
-        _check_hash(f"proof[{i}]", p, InclusionProofError)
+        _check_hash(f"inclusion proof[{i}]", p, InclusionProofError)
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:
@@ -137,7 +137,7 @@ def verify_consistency(
     if not proof:
         raise ConsistencyProofError(f"empty consistency proof from size {size1} to {size2}")
     for i, p in enumerate(proof):
-        _check_hash(f"proof[{i}]", p, ConsistencyProofError)
+        _check_hash(f"consistency proof[{i}]", p, ConsistencyProofError)
     fr, sr = _roots_from_consistency_proof(size1, size2, root1, proof)
     if fr != root1:
         raise ConsistencyProofError(

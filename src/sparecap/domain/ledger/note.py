@@ -195,6 +195,10 @@ class Ed25519NoteVerifier:
         return self._record.key_id
 
     @property
+    def public_key(self) -> bytes:
+        return self._record.key
+
+    @property
     def vkey(self) -> str:
         return self._record.encode()
 

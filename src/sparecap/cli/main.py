@@ -1,0 +1,202 @@
+"""The `sparecap` command: serve, demo, database, operators, keys, resource CSV, timers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from sparecap.api.app import create_app
+from sparecap.bootstrap import Platform, Settings, build_platform
+from sparecap.bootstrap.scheduler import run_timers_once
+from sparecap.db.migrate import upgrade
+from sparecap.services.demo import seed_demo
+from sparecap.services.errors import ServiceError
+from sparecap.services.participants import create_participant, issue_api_key
+from sparecap.services.resource_csv import export_resources, import_resources
+
+app = typer.Typer(help="Sparecap: an open exchange for spare capacity.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+operator_app = typer.Typer(help="Operators and API keys.", no_args_is_help=True)
+resources_app = typer.Typer(help="Resources as CSV.", no_args_is_help=True)
+timers_app = typer.Typer(help="Booking timers.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(operator_app, name="operator")
+app.add_typer(resources_app, name="resources")
+app.add_typer(timers_app, name="timers")
+
+console = Console()
+err = Console(stderr=True)
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database", "-d", help="Database URL (default: SPARECAP_DATABASE_URL)"),
+]
+HostOpt = Annotated[str, typer.Option(help="Interface to listen on")]
+PortOpt = Annotated[int, typer.Option(help="Port to listen on")]
+
+
+def _settings(database: str | None) -> Settings:
+    return Settings(database_url=database) if database else Settings()
+
+
+def _platform(database: str | None) -> Platform:
+    try:
+        return build_platform(_settings(database))
+    except Exception as exc:  # a bad URL or unreachable server: say so, no traceback
+        err.print(f"[red]cannot open the database:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _fail(exc: ServiceError) -> typer.Exit:
+    err.print(f"[red]{exc.code}:[/red] {exc.message}")
+    for problem in exc.details.get("problems", [])[:50]:
+        err.print(f"  - {problem}")
+    return typer.Exit(1)
+
+
+def _serve(platform: Platform, host: str, port: int) -> None:
+    uvicorn.run(create_app(platform), host=host, port=port, log_level="info", access_log=False)
+
+
+@app.command()
+def serve(database: DatabaseOpt = None, host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+    """Run the HTTP API (and the timer runner) against the configured database."""
+    _serve(_platform(database), host, port)
+
+
+@app.command()
+def demo(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    path: Annotated[Path, typer.Option(help="SQLite file for the demo")] = Path("var/demo.sqlite3"),
+    keep: Annotated[bool, typer.Option(help="Reuse an existing demo database")] = False,
+) -> None:
+    """Seed a demo market in Shenzhen into an embedded SQLite file and serve it."""
+    fresh = not (keep and path.exists())
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    platform = _platform(f"sqlite:///{path}")
+    if fresh:
+        with platform.db.write() as session:
+            market = seed_demo(session, ctx=platform.ctx)
+        table = Table(title="Demo participants and their API keys")
+        for column in ("who", "id", "API key"):
+            table.add_column(column)
+        for key, api_key in market.api_keys.items():
+            table.add_row(key, str(market.participant_ids[key]), api_key)
+        console.print(table)
+        console.print(
+            f"{len(market.resource_ids)} resources, {len(market.booking_ids)} bookings seeded."
+        )
+    console.print(f"Status page: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+    _serve(platform, host, port)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOpt = None) -> None:
+    """Apply all migrations."""
+    url = _settings(database).database_url
+    try:
+        upgrade(url)
+    except Exception as exc:
+        err.print(f"[red]migration failed:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"database at head: {url.split('@')[-1]}")
+
+
+@operator_app.command("create")
+def operator_create(
+    name: Annotated[str, typer.Argument(help="Operator's name")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Create an operator and print its first API key."""
+    platform = _platform(database)
+    try:
+        with platform.db.write() as session:
+            op = create_participant(
+                session, ctx=platform.ctx, name=name, kind="organisation",
+                roles=["operator"], verification_level=3,
+            )  # fmt: skip
+            key = issue_api_key(session, ctx=platform.ctx, participant_id=op.id, label="cli")
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    console.print(f"operator {op.id} created; API key (shown once): {key}")
+
+
+@operator_app.command("issue-key")
+def issue_key(
+    participant_id: Annotated[int, typer.Argument(help="Participant to issue a key for")],
+    label: Annotated[str, typer.Option(help="What the key is for")] = "",
+    database: DatabaseOpt = None,
+) -> None:
+    """Issue a new API key for any participant."""
+    platform = _platform(database)
+    try:
+        with platform.db.write() as session:
+            key = issue_api_key(
+                session, ctx=platform.ctx, participant_id=participant_id, label=label
+            )
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    console.print(key)
+
+
+@resources_app.command("import")
+def resources_import(
+    csv_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    provider: Annotated[int, typer.Option(help="Participant id of the owning provider")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Import resources from CSV for one provider: all rows or none."""
+    platform = _platform(database)
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        err.print("[red]bad_csv:[/red] the file is not UTF-8 text")
+        raise typer.Exit(1) from None
+    try:
+        with platform.db.write() as session:
+            created = import_resources(session, ctx=platform.ctx, provider_id=provider, text=text)
+            ids = [r.id for r in created]
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    console.print(f"imported {len(ids)} resources: {ids}")
+
+
+@resources_app.command("export")
+def resources_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File; default stdout")
+    ] = None,
+    provider: Annotated[int | None, typer.Option(help="Only this provider's")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Export resources as CSV (the format import reads)."""
+    platform = _platform(database)
+    with platform.db.read() as session:
+        text = export_resources(session, provider_id=provider)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
+@timers_app.command("run")
+def timers_run(database: DatabaseOpt = None) -> None:
+    """Fire every due booking timer once (the server does this on its own every second)."""
+    fired = run_timers_once(_platform(database))
+    console.print(f"{fired} timers fired")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    os.environ.setdefault("PYTHONUTF8", "1")
+    app()
