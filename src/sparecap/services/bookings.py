@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -85,45 +88,71 @@ def _validate_request(
         raise InvalidInputError(str(exc), code=exc.violation.value) from exc
 
 
-def _occupy(session: Session, booking: Booking, unit: Unit, resource: Resource) -> None:
-    """Write the booking's claim; the database refuses it if capacity is gone."""
-    window = Interval(booking.start_at, booking.end_at)
-    slots = [] if unit.exclusive else slot_starts(window, zone_of(resource), resource.slot_minutes)
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What a booking asks of one unit: the window, the blocked window, the quantity."""
+
+    resource: Resource
+    unit: Unit
+    window: Interval
+    block: Interval
+    quantity: int
+
+    @property
+    def slots(self) -> list[datetime]:
+        if self.unit.exclusive:
+            return []
+        return slot_starts(self.window, zone_of(self.resource), self.resource.slot_minutes)
+
+
+def _occupy(
+    session: Session, claim: _Claim, write: Callable[[], None], booking_id: int | None
+) -> None:
+    """Run `write` (which puts the booking in place) and claim pooled slots, in a savepoint.
+
+    The database refuses the savepoint if capacity is gone; the refusal becomes a 409 naming
+    the windows in the way.
+    """
     try:
         with session.begin_nested():
-            session.add(booking)
-            change_pooled_usage(session, unit=unit, slots=slots, delta=booking.quantity)
+            write()
+            change_pooled_usage(session, unit=claim.unit, slots=claim.slots, delta=claim.quantity)
             session.flush()
     except IntegrityError as exc:
         if not is_capacity_violation(exc):
             raise
-        raise _conflict(session, booking, unit, resource) from exc
+        raise _conflict(session, claim, booking_id) from exc
 
 
 def _release(session: Session, booking: Booking) -> None:
-    unit, resource = booking.unit, booking.resource
-    if not unit.exclusive:
-        window = Interval(booking.start_at, booking.end_at)
-        slots = slot_starts(window, zone_of(resource), resource.slot_minutes)
-        change_pooled_usage(session, unit=unit, slots=slots, delta=-booking.quantity)
+    claim = _claim_of(booking)
+    change_pooled_usage(session, unit=claim.unit, slots=claim.slots, delta=-claim.quantity)
 
 
-def _conflict(
-    session: Session, booking: Booking, unit: Unit, resource: Resource
-) -> CapacityConflictError:
-    window = Interval(booking.start_at, booking.end_at)
+def _claim_of(booking: Booking) -> _Claim:
+    return _Claim(
+        booking.resource,
+        booking.unit,
+        Interval(booking.start_at, booking.end_at),
+        Interval(booking.block_start, booking.block_end),
+        booking.quantity,
+    )
+
+
+def _conflict(session: Session, claim: _Claim, booking_id: int | None) -> CapacityConflictError:
     taken = conflict_windows(
         session,
-        unit=unit,
-        block=Interval(booking.block_start, booking.block_end),
-        window=window,
-        zone=zone_of(resource),
-        slot_minutes=resource.slot_minutes,
-        quantity=booking.quantity,
-        exclude_booking=booking.id,
+        unit=claim.unit,
+        block=claim.block,
+        window=claim.window,
+        zone=zone_of(claim.resource),
+        slot_minutes=claim.resource.slot_minutes,
+        quantity=claim.quantity,
+        exclude_booking=booking_id,
     )
     return CapacityConflictError(
-        f"unit {unit.name!r} of resource {resource.id} is not free for the requested window",
+        f"unit {claim.unit.name!r} of resource {claim.resource.id} is not free for the requested"
+        " window",
         conflicts=[{"start": iv.start.isoformat(), "end": iv.end.isoformat()} for iv in taken],
     )
 
@@ -139,12 +168,7 @@ def create_booking(
     units = _candidate_units(resource, request)
     block = rules_of(resource).blocked(window)
     now = ctx.clock.now()
-    price = base_price(
-        Money(resource.price_minor, resource.currency),
-        resource.price_unit,
-        window.duration,
-        request.quantity,
-    )
+    price = _price(resource, window, request.quantity)
     last_conflict: CapacityConflictError | None = None
     for unit in units:
         booking = Booking(
@@ -166,8 +190,9 @@ def create_booking(
             updated_at=now,
         )
         booking.resource, booking.unit = resource, unit
+        claim = _Claim(resource, unit, window, block, request.quantity)
         try:
-            _occupy(session, booking, unit, resource)
+            _occupy(session, claim, partial(session.add, booking), None)
         except CapacityConflictError as exc:
             last_conflict = exc
             continue
@@ -180,6 +205,11 @@ def create_booking(
         return booking
     assert last_conflict is not None
     raise last_conflict
+
+
+def _price(resource: Resource, window: Interval, quantity: int) -> Money:
+    unit_price = Money(resource.price_minor, resource.currency)
+    return base_price(unit_price, resource.price_unit, window.duration, quantity)
 
 
 def _candidate_units(resource: Resource, request: BookingIn) -> list[Unit]:
@@ -281,7 +311,9 @@ def _apply(
 def _load_for_change(session: Session, booking_id: int) -> Booking:
     # Row lock on PostgreSQL so two transitions of one booking serialise; SQLite's single writer
     # already does that.
-    booking = session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update())
+    booking = session.scalar(
+        select(Booking).where(Booking.id == booking_id).with_for_update(of=Booking)
+    )
     if booking is None:
         raise NotFoundError(f"booking {booking_id} not found", code="unknown_booking")
     return booking
@@ -327,19 +359,18 @@ def reschedule_booking(
     if started and window.start != booking.start_at:
         raise ConflictError("a booking in use can only be extended", code="already_started")
     _validate_request(session, ctx, resource, window, check_notice=not started)
-    _release(session, booking)
     block = rules_of(resource).blocked(window)
-    booking.start_at, booking.end_at = window.start, window.end
-    booking.block_start, booking.block_end = block.start, block.end
-    booking.price_minor = base_price(
-        Money(resource.price_minor, resource.currency),
-        resource.price_unit,
-        window.duration,
-        booking.quantity,
-    ).minor
+    price = _price(resource, window, booking.quantity)
     now = ctx.clock.now()
-    booking.updated_at = now
-    _occupy(session, booking, unit, resource)
+
+    def move() -> None:
+        _release(session, booking)
+        booking.start_at, booking.end_at = window.start, window.end
+        booking.block_start, booking.block_end = block.start, block.end
+        booking.price_minor = price.minor
+        booking.updated_at = now
+
+    _occupy(session, _Claim(resource, unit, window, block, booking.quantity), move, booking.id)
     _arm_timer(booking, ctx, Status(booking.status), now)
     _record(session, booking, event=Event.RESCHEDULE.value, source=booking.status,
             principal=principal, actor=actor, now=now, reason=reason)  # fmt: skip
@@ -397,7 +428,7 @@ def run_due_timers(session: Session, *, ctx: ServiceContext, limit: int = 500) -
         .where(Booking.timer_due_at.is_not(None), Booking.timer_due_at <= now)
         .order_by(Booking.timer_due_at, Booking.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Booking)
     )
     fired = 0
     for booking in session.scalars(query):
