@@ -9,10 +9,9 @@ from fastapi import FastAPI
 
 from sparecap import __version__
 from sparecap.api.errors import install_error_handlers
-from sparecap.api.routes import bookings, categories, participants, resources, search
+from sparecap.api.routes import bookings, categories, participants, resources, search, status
 from sparecap.bootstrap import Platform
 from sparecap.bootstrap.scheduler import TimerThread
-from sparecap.web import status
 
 
 def create_app(platform: Platform, *, run_timers: bool | None = None) -> FastAPI:

@@ -13,6 +13,7 @@ from sparecap.domain.ledger.note import (
     ED25519_KEY_SIZE,
     ED25519_SIGNATURE_SIZE,
     SIGNER_KEY_PREFIX,
+    KeyFormatError,
     KeyRecord,
     Note,
     NoteSignature,
@@ -99,7 +100,7 @@ class CosignatureSigner:
 
     def __init__(self, name: str, seed: bytes) -> None:
         if len(seed) != ED25519_KEY_SIZE:
-            raise CosignatureError(f"Ed25519 seed is {len(seed)} bytes, expected 32")
+            raise KeyFormatError(f"Ed25519 seed is {len(seed)} bytes, expected 32")
         self._private = Ed25519PrivateKey.from_private_bytes(seed)
         public = ed25519_public_bytes(self._private)
         key_id = compute_key_id(check_key_name(name), ALG_COSIGNATURE_V1, public)

@@ -122,7 +122,7 @@ def verify_consistency(
         raise ConsistencyProofError(f"tree sizes must be non-negative, got {size1} and {size2}")
     if size2 < size1:
         raise ConsistencyProofError(f"size1 {size1} is larger than size2 {size2}")
-    if False:
+    if size1 == 0:
         raise ConsistencyProofError(
             "a consistency proof from the empty tree (size1 0) is undefined"
         )
