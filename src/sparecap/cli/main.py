@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +18,7 @@ from sparecap.api.app import create_app
 from sparecap.bootstrap import Platform, Settings, build_platform
 from sparecap.bootstrap.scheduler import run_timers_once
 from sparecap.db.migrate import upgrade
-from sparecap.services.demo import seed_demo
+from sparecap.services.demo import DemoMarket, seed_demo
 from sparecap.services.errors import ServiceError
 from sparecap.services.participants import create_participant, issue_api_key
 from sparecap.services.resource_csv import export_resources, import_resources
@@ -46,19 +48,29 @@ def _settings(database: str | None) -> Settings:
     return Settings(database_url=database) if database else Settings()
 
 
-def _platform(database: str | None) -> Platform:
+@contextmanager
+def _platform(database: str | None) -> Iterator[Platform]:
     try:
-        return build_platform(_settings(database))
+        platform = build_platform(_settings(database))
     except Exception as exc:  # a bad URL or unreachable server: say so, no traceback
         err.print(f"[red]cannot open the database:[/red] {exc}")
         raise typer.Exit(2) from None
+    try:
+        yield platform
+    finally:
+        platform.close()
 
 
-def _fail(exc: ServiceError) -> typer.Exit:
-    err.print(f"[red]{exc.code}:[/red] {exc.message}")
-    for problem in exc.details.get("problems", [])[:50]:
-        err.print(f"  - {problem}")
-    return typer.Exit(1)
+@contextmanager
+def _service_errors() -> Iterator[None]:
+    """A refused use case becomes its code and message on stderr and exit status 1."""
+    try:
+        yield
+    except ServiceError as exc:
+        err.print(f"[red]{exc.code}:[/red] {exc.message}", soft_wrap=True)
+        for problem in exc.details.get("problems", [])[:50]:
+            err.print(f"  - {problem}", soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def _serve(platform: Platform, host: str, port: int) -> None:
@@ -68,7 +80,8 @@ def _serve(platform: Platform, host: str, port: int) -> None:
 @app.command()
 def serve(database: DatabaseOpt = None, host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     """Run the HTTP API (and the timer runner) against the configured database."""
-    _serve(_platform(database), host, port)
+    with _platform(database) as platform:
+        _serve(platform, host, port)
 
 
 @app.command()
@@ -83,21 +96,25 @@ def demo(
     if fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    platform = _platform(f"sqlite:///{path}")
-    if fresh:
-        with platform.db.write() as session:
-            market = seed_demo(session, ctx=platform.ctx)
-        table = Table(title="Demo participants and their API keys")
-        for column in ("who", "id", "API key"):
-            table.add_column(column)
-        for key, api_key in market.api_keys.items():
-            table.add_row(key, str(market.participant_ids[key]), api_key)
-        console.print(table)
-        console.print(
-            f"{len(market.resource_ids)} resources, {len(market.booking_ids)} bookings seeded."
-        )
-    console.print(f"Status page: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
-    _serve(platform, host, port)
+    with _platform(f"sqlite:///{path}") as platform:
+        if fresh:
+            with platform.db.write() as session:
+                market = seed_demo(session, ctx=platform.ctx)
+            _print_demo(market)
+        console.print(f"Status page: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+        _serve(platform, host, port)
+
+
+def _print_demo(market: DemoMarket) -> None:
+    table = Table(title="Demo participants and their API keys")
+    for column in ("who", "id", "API key"):
+        table.add_column(column, no_wrap=True)
+    for key, api_key in market.api_keys.items():
+        table.add_row(key, str(market.participant_ids[key]), api_key)
+    console.print(table)
+    console.print(
+        f"{len(market.resource_ids)} resources, {len(market.booking_ids)} bookings seeded."
+    )
 
 
 @db_app.command("upgrade")
@@ -118,17 +135,13 @@ def operator_create(
     database: DatabaseOpt = None,
 ) -> None:
     """Create an operator and print its first API key."""
-    platform = _platform(database)
-    try:
-        with platform.db.write() as session:
-            op = create_participant(
+    with _platform(database) as platform, _service_errors(), platform.db.write() as session:
+        op = create_participant(
                 session, ctx=platform.ctx, name=name, kind="organisation",
                 roles=["operator"], verification_level=3,
-            )  # fmt: skip
-            key = issue_api_key(session, ctx=platform.ctx, participant_id=op.id, label="cli")
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    console.print(f"operator {op.id} created; API key (shown once): {key}")
+        )  # fmt: skip
+        key = issue_api_key(session, ctx=platform.ctx, participant_id=op.id, label="cli")
+    typer.echo(f"operator {op.id} created; API key (shown once): {key}")
 
 
 @operator_app.command("issue-key")
@@ -138,15 +151,9 @@ def issue_key(
     database: DatabaseOpt = None,
 ) -> None:
     """Issue a new API key for any participant."""
-    platform = _platform(database)
-    try:
-        with platform.db.write() as session:
-            key = issue_api_key(
-                session, ctx=platform.ctx, participant_id=participant_id, label=label
-            )
-    except ServiceError as exc:
-        raise _fail(exc) from None
-    console.print(key)
+    with _platform(database) as platform, _service_errors(), platform.db.write() as session:
+        key = issue_api_key(session, ctx=platform.ctx, participant_id=participant_id, label=label)
+    typer.echo(key)
 
 
 @resources_app.command("import")
@@ -156,18 +163,14 @@ def resources_import(
     database: DatabaseOpt = None,
 ) -> None:
     """Import resources from CSV for one provider: all rows or none."""
-    platform = _platform(database)
     try:
         text = csv_file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         err.print("[red]bad_csv:[/red] the file is not UTF-8 text")
         raise typer.Exit(1) from None
-    try:
-        with platform.db.write() as session:
-            created = import_resources(session, ctx=platform.ctx, provider_id=provider, text=text)
-            ids = [r.id for r in created]
-    except ServiceError as exc:
-        raise _fail(exc) from None
+    with _platform(database) as platform, _service_errors(), platform.db.write() as session:
+        created = import_resources(session, ctx=platform.ctx, provider_id=provider, text=text)
+        ids = [r.id for r in created]
     console.print(f"imported {len(ids)} resources: {ids}")
 
 
@@ -180,8 +183,7 @@ def resources_export(
     database: DatabaseOpt = None,
 ) -> None:
     """Export resources as CSV (the format import reads)."""
-    platform = _platform(database)
-    with platform.db.read() as session:
+    with _platform(database) as platform, platform.db.read() as session:
         text = export_resources(session, provider_id=provider)
     if output is None:
         sys.stdout.write(text)
@@ -193,7 +195,8 @@ def resources_export(
 @timers_app.command("run")
 def timers_run(database: DatabaseOpt = None) -> None:
     """Fire every due booking timer once (the server does this on its own every second)."""
-    fired = run_timers_once(_platform(database))
+    with _platform(database) as platform:
+        fired = run_timers_once(platform)
     console.print(f"{fired} timers fired")
 
 

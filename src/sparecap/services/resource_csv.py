@@ -77,9 +77,10 @@ def import_resources(
     session: Session, *, ctx: ServiceContext, provider_id: int, text: str
 ) -> list[Resource]:
     """Create every resource in the CSV for one provider, or none of them."""
+    specs = parse_resources(text)
     provider = principal_of(get_participant(session, participant_id=provider_id))
     created, problems = [], []
-    for line, spec in enumerate(parse_resources(text), start=2):
+    for line, spec in enumerate(specs, start=2):
         try:
             with session.begin_nested():
                 created.append(create_resource(session, ctx=ctx, principal=provider, spec=spec))
