@@ -17,15 +17,17 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from sparecap.domain.bookings import BLOCKING
 from tests.support.server import (
     Market,
     ServerProcess,
     charger_spec,
     create_market,
-    create_operator,
     expect,
+    http_client,
     next_local,
     parking_spec,
+    serve_with_operator,
 )
 
 pytestmark = pytest.mark.slow
@@ -38,7 +40,8 @@ HOLD_TTL_SECONDS = 2
 REQUEST_TIMEOUT_SECONDS = 120.0
 BARRIER_TIMEOUT_SECONDS = 60.0
 TIMER_DEADLINE_SECONDS = 30.0
-BLOCKING = {"held", "requested", "confirmed", "in_use"}
+SERVER_LOG_TAIL = 8000
+BLOCKING_STATUSES = {s.value for s in BLOCKING}
 
 
 @dataclass(frozen=True)
@@ -50,13 +53,16 @@ class Running:
 
 @contextmanager
 def running(db_url: str, env: dict[str, str] | None = None) -> Iterator[Running]:
-    """A fresh operator (through the CLI), a real server, and a provider and demander in it."""
-    operator = create_operator(db_url)
-    with (
-        ServerProcess.serve(db_url, env=env) as server,
-        httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as client,
-    ):
-        yield Running(server, client, create_market(client, operator))
+    """A real server, an operator made by the CLI, a provider and a demander made by the API."""
+    server, operator = serve_with_operator(db_url, env=env)
+    with server, http_client(server.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as client:
+        try:
+            yield Running(server, client, create_market(client, operator))
+        except BaseException:
+            # pytest shows captured output of a failed test: the server's traceback explains a 500.
+            print(f"--- server stderr (last {SERVER_LOG_TAIL} chars) ---")
+            print(server.stderr()[-SERVER_LOG_TAIL:])
+            raise
 
 
 def list_resource(run: Running, spec: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +80,7 @@ def race(
     barrier = threading.Barrier(clients)
 
     def one(i: int) -> httpx.Response:
-        with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_SECONDS) as client:
+        with http_client(base_url, timeout=REQUEST_TIMEOUT_SECONDS) as client:
             try:
                 # Connect before the barrier, so it releases requests rather than handshakes.
                 client.get("/healthz").raise_for_status()
@@ -88,10 +94,20 @@ def race(
         return list(pool.map(one, range(clients)))
 
 
+def error_code(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return "(not a JSON error body)"
+
+
 def describe(responses: list[httpx.Response]) -> str:
-    """Every distinct answer once, for an assertion message that shows what went wrong."""
-    seen = Counter(f"{r.status_code} {r.text[:300]}" for r in responses)
-    return "\n".join(f"{n} x {answer}" for answer, n in seen.most_common(10))
+    """The answers grouped by status and error code, one sample body each, for a failure message."""
+    groups: dict[str, list[httpx.Response]] = {}
+    for r in responses:
+        code = error_code(r) if r.status_code >= 400 else ""
+        groups.setdefault(f"{r.status_code} {code}".strip(), []).append(r)
+    return "\n".join(f"{len(rs)} x {key}, e.g. {rs[0].text[:300]}" for key, rs in groups.items())
 
 
 def window(start: datetime, minutes: int = 60) -> tuple[datetime, datetime]:
@@ -158,7 +174,7 @@ def test_exclusive_unit_goes_to_exactly_one_of_64_racers(db_url: str) -> None:
                 [conflict] = r.json()["error"]["details"]["conflicts"]
                 assert at(conflict["start"]) == at(winner["block_start"])
                 assert at(conflict["end"]) == at(winner["block_end"])
-        blocking = [b for b in bookings_of(run, resource["id"]) if b["status"] in BLOCKING]
+        blocking = [b for b in bookings_of(run, resource["id"]) if b["status"] in BLOCKING_STATUSES]
         assert [b["id"] for b in blocking] == [winner["id"]]
 
 
@@ -184,7 +200,7 @@ def test_pooled_capacity_of_five_goes_to_exactly_five_of_64_racers(db_url: str) 
         assert statuses == {201: POOLED_BAYS, 409: RACERS - POOLED_BAYS}, describe(responses)
         assert_refusals([r for r in responses if r.status_code == 409], start, end, responses)
         winners = {r.json()["id"] for r in responses if r.status_code == 201}
-        blocking = [b for b in bookings_of(run, resource["id"]) if b["status"] in BLOCKING]
+        blocking = [b for b in bookings_of(run, resource["id"]) if b["status"] in BLOCKING_STATUSES]
         assert {b["id"] for b in blocking} == winners
         assert sum(b["quantity"] for b in blocking) == POOLED_BAYS
         free = expect(
@@ -263,7 +279,7 @@ def test_hold_expires_after_a_crash_and_restart(db_url: str) -> None:
     restarted = ServerProcess.serve(db_url, env={"SPARECAP_SCHEDULER_INTERVAL_SECONDS": "0.2"})
     with (
         restarted as server,
-        httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as client,
+        http_client(server.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as client,
     ):
         deadline = time.monotonic() + TIMER_DEADLINE_SECONDS
         while True:

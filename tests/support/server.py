@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dt_time
@@ -21,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from sparecap.bootstrap import Settings, build_platform
 from tests.support.pgserver import free_port
 
 # The console script sits beside the interpreter; `python -m sparecap.cli.main` would import the
@@ -28,8 +31,16 @@ from tests.support.pgserver import free_port
 SPARECAP = Path(sys.executable).with_name("sparecap")
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
+# Loading the CA bundle costs ~90 ms per httpx.Client; dozens of racing clients share one context
+# so that building them does not stretch the race (the servers here speak plain HTTP anyway).
+_TLS = ssl.create_default_context()
 _KEY = re.compile(r"\bsk_[A-Za-z0-9_\-]+")
 _OPERATOR_ID = re.compile(r"operator (\d+) created")
+
+
+def http_client(base_url: str, *, timeout: float = 120.0) -> httpx.Client:
+    """A client with its own connection pool, cheap to build."""
+    return httpx.Client(base_url=base_url, timeout=timeout, verify=_TLS)
 
 
 class ServerError(RuntimeError):
@@ -86,7 +97,7 @@ class ServerProcess:
     def _wait_healthy(self, timeout: float) -> None:
         assert self._proc is not None
         deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.base_url, timeout=2.0) as client:
+        with http_client(self.base_url, timeout=2.0) as client:
             while True:
                 if self._proc.poll() is not None:
                     raise ServerError(
@@ -208,6 +219,35 @@ def create_operator(database_url: str, name: str = "E2E operator") -> Member:
             f"operator create failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
     return Member(int(number.group(1)), key.group(0))
+
+
+def prepare_database(database_url: str) -> None:
+    """Migrate and seed the built-in categories, in this process.
+
+    Every `sparecap` process does this as it starts, by reading what is there and inserting what
+    is missing; done once up front, the CLI and the server can then start side by side.
+    """
+    build_platform(Settings(database_url=database_url)).close()
+
+
+def serve_with_operator(
+    database_url: str, *, env: Mapping[str, str] | None = None
+) -> tuple[ServerProcess, Member]:
+    """A started server and an operator made by the CLI, the two launched together.
+
+    Each process spends seconds importing; side by side they use both cores of a small machine.
+    """
+    prepare_database(database_url)
+    server = ServerProcess.serve(database_url, env=env)
+    # Leaving the pool waits for the CLI even if the server failed: no subprocess outlives this.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        operator = pool.submit(create_operator, database_url)
+        server.start()
+    try:
+        return server, operator.result()
+    except BaseException:
+        server.stop()
+        raise
 
 
 def expect(response: httpx.Response, status: int) -> Any:

@@ -9,12 +9,17 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from sparecap.api.errors import service_error_body, status_of
 from sparecap.bootstrap import Platform
-from sparecap.services.errors import InvalidInputError, ServiceError, UnauthenticatedError
+from sparecap.services.errors import (
+    ConflictError,
+    InvalidInputError,
+    ServiceError,
+    UnauthenticatedError,
+)
 from sparecap.services.idempotency import (
     StoredResponse,
     find_response,
@@ -25,6 +30,8 @@ from sparecap.services.participants import authenticate
 from sparecap.services.principals import Principal
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+RETRIES = 3
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 MAX_KEY_LENGTH = 200
 
 
@@ -71,13 +78,18 @@ class Mutation:
         A refused request (4xx) is stored too: its retry gets the same answer, even if the
         state has changed since, and nothing is written either time.
         """
-        for _attempt in range(2):
+        for _attempt in range(RETRIES):
             try:
                 return self._run_once(action, status_code)
             except IntegrityError:
                 # A concurrent request with the same key committed first: replay its answer.
                 continue
-        raise InvalidInputError("could not settle a concurrent retry; try again", code="retry")
+            except OperationalError as exc:
+                # PostgreSQL chose this transaction as a deadlock or serialisation victim; it
+                # rolled back whole, so running it again is safe.
+                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                    raise
+        raise ConflictError("the request kept colliding with others; retry it", code="retry_later")
 
     def _run_once(self, action: Callable[[Session], Any], status_code: int) -> JSONResponse:
         who, key = self.principal.participant_id, self.key

@@ -110,9 +110,14 @@ def _occupy(
 ) -> None:
     """Run `write` (which puts the booking in place) and claim pooled slots, in a savepoint.
 
-    The database refuses the savepoint if capacity is gone; the refusal becomes a 409 naming
-    the windows in the way.
+    Writers to one unit queue on its row lock first (PostgreSQL; SQLite has one writer anyway):
+    two uncommitted inserts checked by the exclusion constraint would otherwise wait on each
+    other and deadlock. Under the lock the friendly pre-check is exact. The database still has
+    the last word, and its refusal becomes the same 409 naming the windows in the way.
     """
+    session.execute(select(Unit.id).where(Unit.id == claim.unit.id).with_for_update())
+    if _conflict_windows(session, claim, booking_id):
+        raise _conflict(session, claim, booking_id)
     try:
         with session.begin_nested():
             write()
@@ -139,8 +144,8 @@ def _claim_of(booking: Booking) -> _Claim:
     )
 
 
-def _conflict(session: Session, claim: _Claim, booking_id: int | None) -> CapacityConflictError:
-    taken = conflict_windows(
+def _conflict_windows(session: Session, claim: _Claim, booking_id: int | None) -> list[Interval]:
+    return conflict_windows(
         session,
         unit=claim.unit,
         block=claim.block,
@@ -150,6 +155,10 @@ def _conflict(session: Session, claim: _Claim, booking_id: int | None) -> Capaci
         quantity=claim.quantity,
         exclude_booking=booking_id,
     )
+
+
+def _conflict(session: Session, claim: _Claim, booking_id: int | None) -> CapacityConflictError:
+    taken = _conflict_windows(session, claim, booking_id)
     return CapacityConflictError(
         f"unit {claim.unit.name!r} of resource {claim.resource.id} is not free for the requested"
         " window",

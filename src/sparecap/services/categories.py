@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sparecap.db.models import Category
@@ -21,20 +22,22 @@ from sparecap.services.principals import Principal, Role
 
 
 def ensure_builtin_categories(session: Session) -> None:
-    """Insert the built-in categories that are missing; never touches existing rows."""
-    existing = set(session.scalars(select(Category.code)))
-    for code, spec in BUILTIN_CATEGORIES.items():
-        if code not in existing:
-            session.add(
-                Category(
-                    code=code,
-                    name_en=spec["name_en"],
-                    name_zh=spec["name_zh"],
-                    attribute_schema=spec["schema"],
-                    builtin=True,
-                )
-            )
-    session.flush()
+    """Insert the built-in categories that are missing; never touches existing rows.
+
+    ON CONFLICT DO NOTHING, so two processes starting on a fresh database do not collide.
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "code": code,
+            "name_en": spec["name_en"],
+            "name_zh": spec["name_zh"],
+            "attribute_schema": spec["schema"],
+            "builtin": True,
+        }
+        for code, spec in BUILTIN_CATEGORIES.items()
+    ]
+    session.execute(insert(Category).values(rows).on_conflict_do_nothing(index_elements=["code"]))
 
 
 def create_category(
