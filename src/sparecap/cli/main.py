@@ -73,15 +73,38 @@ def _service_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _serve(platform: Platform, host: str, port: int) -> None:
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="info", access_log=False)
+WorkersOpt = Annotated[
+    int, typer.Option(min=1, max=64, help="Server processes; more use more cores")
+]
+
+
+def _serve(platform: Platform, host: str, port: int, workers: int = 1) -> None:
+    if workers == 1:
+        uvicorn.run(create_app(platform), host=host, port=port, access_log=False)
+        return
+    # Each worker process opens the database itself, from the same settings.
+    os.environ["SPARECAP_DATABASE_URL"] = platform.settings.database_url
+    platform.close()
+    uvicorn.run(
+        "sparecap.api.asgi:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=False,
+    )
 
 
 @app.command()
-def serve(database: DatabaseOpt = None, host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+def serve(
+    database: DatabaseOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    workers: WorkersOpt = 1,
+) -> None:
     """Run the HTTP API (and the timer runner) against the configured database."""
     with _platform(database) as platform:
-        _serve(platform, host, port)
+        _serve(platform, host, port, workers)
 
 
 @app.command()
