@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/booking_throughput.py [--seconds N] [--clients 32]
 
-For each database a real `sparecap serve` process (one uvicorn worker) takes bookings from
+For each database a real `sparecap serve` (--workers processes, default 2) takes bookings from
 concurrent client threads, each with its own keep-alive connection. Phase "distinct" books
 slots nobody else asks for; phase "10% collide" re-sends a tenth of its requests for a slot that
 is already taken, so those must come back 409. Afterwards the database itself is asked for
@@ -251,7 +251,7 @@ def _phase(
 def run_backend(
     backend: str, url: str, args: argparse.Namespace, postmaster: int | None = None
 ) -> BackendResult:
-    server, operator = serve_with_operator(url)
+    server, operator = serve_with_operator(url, workers=args.workers)
     with server, http_client(server.base_url) as client:
         rss_start = server.rss_kib() / KIB_PER_MIB
         market = create_market(client, operator)
@@ -315,7 +315,7 @@ def report(results: list[BackendResult], demo_mib: float, args: argparse.Namespa
     print(f"\n## Booking throughput ({datetime.now(UTC):%Y-%m-%d})\n")
     print(f"Machine: {machine()}.\n")
     print(f"{args.clients} client threads (own connection each, keep-alive), {args.units}")
-    print(f"exclusive units, {args.seconds:g} s per phase, one uvicorn worker process.")
+    print(f"exclusive units, {args.seconds:g} s per phase, {args.workers} server worker processes.")
     print("Latency: every answered request (201 and 409), measured at the client.\n")
     print(
         "| database | phase | bookings/s | p50 ms | p99 ms | 409 expected | 409 unexpected"
@@ -352,6 +352,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     parser.add_argument("--clients", type=int, default=32, help="concurrent client threads")
     parser.add_argument("--units", type=int, default=200, help="exclusive units to book")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (2 cores)")
     parser.add_argument("--collide", type=float, default=0.10, help="share of colliding requests")
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"

@@ -71,9 +71,11 @@ class ServerProcess:
         self._logs: list[IO[bytes]] = []
 
     @classmethod
-    def serve(cls, database_url: str, *, env: Mapping[str, str] | None = None) -> ServerProcess:
+    def serve(
+        cls, database_url: str, *, env: Mapping[str, str] | None = None, workers: int = 1
+    ) -> ServerProcess:
         """`sparecap serve` on `database_url`; env holds SPARECAP_* settings for the server."""
-        return cls(["serve", "--database", database_url], env=env)
+        return cls(["serve", "--database", database_url, "--workers", str(workers)], env=env)
 
     @property
     def pid(self) -> int:
@@ -131,18 +133,38 @@ class ServerProcess:
     def stderr(self) -> str:
         return self._read(1)
 
+    def _tree(self) -> list[int]:
+        """The server's pid and its descendants' (uvicorn workers are child processes)."""
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended while we looked
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        pids, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            todo.extend(children.get(pid, []))
+        return pids
+
     def rss_kib(self) -> int:
-        """Resident memory of the server process (VmRSS), in KiB."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise ServerError(f"no VmRSS for pid {self.pid}")
+        """Resident memory of the server and its workers (sum of VmRSS), in KiB."""
+        total = 0
+        for pid in self._tree():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the server process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        # utime and stime are fields 14 and 15 of stat(5); the split starts at field 3.
-        ticks = int(fields[11]) + int(fields[12])
+        """User plus system CPU time the server and its live workers have used so far."""
+        ticks = 0
+        for pid in self._tree():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            # utime and stime are fields 14 and 15 of stat(5); the split starts at field 3.
+            ticks += int(fields[11]) + int(fields[12])
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
@@ -231,14 +253,14 @@ def prepare_database(database_url: str) -> None:
 
 
 def serve_with_operator(
-    database_url: str, *, env: Mapping[str, str] | None = None
+    database_url: str, *, env: Mapping[str, str] | None = None, workers: int = 1
 ) -> tuple[ServerProcess, Member]:
     """A started server and an operator made by the CLI, the two launched together.
 
     Each process spends seconds importing; side by side they use both cores of a small machine.
     """
     prepare_database(database_url)
-    server = ServerProcess.serve(database_url, env=env)
+    server = ServerProcess.serve(database_url, env=env, workers=workers)
     # Leaving the pool waits for the CLI even if the server failed: no subprocess outlives this.
     with ThreadPoolExecutor(max_workers=1) as pool:
         operator = pool.submit(create_operator, database_url)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -100,7 +101,7 @@ class Mutation:
             if stored is None:
                 try:
                     with session.begin_nested():
-                        stored = StoredResponse(status_code, jsonable_encoder(action(session)))
+                        stored = StoredResponse(status_code, _to_json(action(session)))
                 except ServiceError as exc:
                     stored = StoredResponse(status_of(exc), service_error_body(exc))
                 save_response(
@@ -112,6 +113,13 @@ class Mutation:
                     response=stored,
                 )
         return JSONResponse(stored.body, status_code=stored.status_code)
+
+
+def _to_json(result: Any) -> Any:
+    # Pydantic's own serialiser is several times faster than the generic jsonable_encoder.
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    return jsonable_encoder(result)
 
 
 async def get_mutation(

@@ -103,12 +103,14 @@ class Resource(Base):
     created_at: Mapped[datetime]
 
     category: Mapped[Category] = relationship(lazy="joined")
-    units: Mapped[list[Unit]] = relationship(order_by="Unit.id", lazy="selectin")
+    # Loaded on first use: the booking path reads one unit and a few windows, never all of a
+    # 200-bay garage. Listings ask for everything at once with WITH_DETAILS.
+    units: Mapped[list[Unit]] = relationship(order_by="Unit.id")
     windows: Mapped[list[AvailabilityWindow]] = relationship(
-        order_by="AvailabilityWindow.id", lazy="selectin", cascade="all, delete-orphan"
+        order_by="AvailabilityWindow.id", cascade="all, delete-orphan"
     )
     exceptions: Mapped[list[AvailabilityException]] = relationship(
-        order_by="AvailabilityException.start_at", lazy="selectin", cascade="all, delete-orphan"
+        order_by="AvailabilityException.start_at", cascade="all, delete-orphan"
     )
 
 

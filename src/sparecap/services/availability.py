@@ -15,6 +15,7 @@ from sparecap.domain.availability import (
     Interval,
     Load,
     PlanException,
+    WeeklyWindow,
     bookable_span,
     expand,
     free_windows,
@@ -48,18 +49,18 @@ class ExceptionIn(BaseModel):
 
 def open_time(session: Session, *, resource: Resource, span: Interval) -> list[Interval]:
     """The resource's open hours within `span`, in UTC."""
-    del session  # plan and exceptions are loaded with the resource
+    rows = session.scalars(
+        select(AvailabilityException).where(
+            AvailabilityException.resource_id == resource.id,
+            AvailabilityException.start_at < span.end,
+            span.start < AvailabilityException.end_at,
+        )
+    )
     exceptions = [
-        PlanException(Interval(e.start_at, e.end_at), ExceptionKind(e.kind))
-        for e in resource.exceptions
-        if e.start_at < span.end and span.start < e.end_at
+        PlanException(Interval(e.start_at, e.end_at), ExceptionKind(e.kind)) for e in rows
     ]
-    windows = [w_in.to_domain() for w_in in map(_window_in, resource.windows)]
+    windows = [WeeklyWindow(w.weekday, w.start_minute, w.end_minute) for w in resource.windows]
     return expand(windows, exceptions, zone_of(resource), span)
-
-
-def _window_in(w: AvailabilityWindow) -> WindowIn:
-    return WindowIn(weekday=w.weekday, start_minute=w.start_minute, end_minute=w.end_minute)
 
 
 def set_weekly_plan(

@@ -36,6 +36,7 @@ from sparecap.domain.pricing import base_price
 from sparecap.services.availability import open_time
 from sparecap.services.capacity import (
     CapacityConflictError,
+    busy_units,
     change_pooled_usage,
     conflict_windows,
     is_capacity_violation,
@@ -110,14 +111,14 @@ def _occupy(
 ) -> None:
     """Run `write` (which puts the booking in place) and claim pooled slots, in a savepoint.
 
-    Writers to one unit queue on its row lock first (PostgreSQL; SQLite has one writer anyway):
-    two uncommitted inserts checked by the exclusion constraint would otherwise wait on each
-    other and deadlock. Under the lock the friendly pre-check is exact. The database still has
-    the last word, and its refusal becomes the same 409 naming the windows in the way.
+    The database has the last word: its refusal rolls the savepoint back and becomes a 409
+    naming the windows in the way. On PostgreSQL, writers to one unit first queue on the unit's
+    row lock: two uncommitted inserts checked by the exclusion constraint would otherwise wait on
+    each other and deadlock. SQLite needs no lock: its write transactions already run one at a
+    time.
     """
-    session.execute(select(Unit.id).where(Unit.id == claim.unit.id).with_for_update())
-    if _conflict_windows(session, claim, booking_id):
-        raise _conflict(session, claim, booking_id)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Unit.id).where(Unit.id == claim.unit.id).with_for_update())
     try:
         with session.begin_nested():
             write()
@@ -144,8 +145,8 @@ def _claim_of(booking: Booking) -> _Claim:
     )
 
 
-def _conflict_windows(session: Session, claim: _Claim, booking_id: int | None) -> list[Interval]:
-    return conflict_windows(
+def _conflict(session: Session, claim: _Claim, booking_id: int | None) -> CapacityConflictError:
+    taken = conflict_windows(
         session,
         unit=claim.unit,
         block=claim.block,
@@ -155,10 +156,6 @@ def _conflict_windows(session: Session, claim: _Claim, booking_id: int | None) -
         quantity=claim.quantity,
         exclude_booking=booking_id,
     )
-
-
-def _conflict(session: Session, claim: _Claim, booking_id: int | None) -> CapacityConflictError:
-    taken = _conflict_windows(session, claim, booking_id)
     return CapacityConflictError(
         f"unit {claim.unit.name!r} of resource {claim.resource.id} is not free for the requested"
         " window",
@@ -169,22 +166,31 @@ def _conflict(session: Session, claim: _Claim, booking_id: int | None) -> Capaci
 def create_booking(
     session: Session, *, ctx: ServiceContext, principal: Principal, request: BookingIn
 ) -> Booking:
-    """Hold capacity for a demander and, unless only a hold is asked for, check it out."""
+    """Hold capacity for a demander and, unless only a hold is asked for, check it out.
+
+    The checkout is decided before the row is written, so a booking costs one insert however
+    many steps its audit trail records.
+    """
     principal.require(Role.DEMANDER, Role.OPERATOR)
     resource = get_resource(session, resource_id=request.resource_id)
     window = _window(request.start, request.end)
     _validate_request(session, ctx, resource, window, check_notice=True)
-    units = _candidate_units(resource, request)
     block = rules_of(resource).blocked(window)
+    steps: list[tuple[str, Status | None, Status]] = [("hold", None, Status.HELD)]
+    if not request.hold:
+        event = checkout_event(resource.instant_book)
+        target = resolve(event, Status.HELD, Actor.DEMANDER, instant_book=resource.instant_book)
+        assert target.target is not None
+        steps.append((event.value, Status.HELD, target.target))
     now = ctx.clock.now()
     price = _price(resource, window, request.quantity)
     last_conflict: CapacityConflictError | None = None
-    for unit in units:
+    for unit in _candidate_units(session, resource, request, block):
         booking = Booking(
             resource_id=resource.id,
             unit_id=unit.id,
             demander_id=principal.participant_id,
-            status=Status.HELD.value,
+            status=steps[-1][2].value,
             exclusive=unit.exclusive,
             quantity=request.quantity,
             start_at=window.start,
@@ -199,18 +205,16 @@ def create_booking(
             updated_at=now,
         )
         booking.resource, booking.unit = resource, unit
+        _arm_timer(booking, ctx, steps[-1][2], now)
         claim = _Claim(resource, unit, window, block, request.quantity)
         try:
             _occupy(session, claim, partial(session.add, booking), None)
         except CapacityConflictError as exc:
             last_conflict = exc
             continue
-        _arm_timer(booking, ctx, Status.HELD, now)
-        _record(session, booking, event="hold", source=None, principal=principal,
-                actor=Actor.DEMANDER, now=now)  # fmt: skip
-        if not request.hold:
-            _apply(session, ctx, booking, checkout_event(booking.instant_book), principal)
-        session.flush()
+        for name, source, target_status in steps:
+            _record(session, booking, event=name, source=source, target=target_status,
+                    principal=principal, actor=Actor.DEMANDER, now=now)  # fmt: skip
         return booking
     assert last_conflict is not None
     raise last_conflict
@@ -221,16 +225,31 @@ def _price(resource: Resource, window: Interval, quantity: int) -> Money:
     return base_price(unit_price, resource.price_unit, window.duration, quantity)
 
 
-def _candidate_units(resource: Resource, request: BookingIn) -> list[Unit]:
-    if request.unit_id is None:
-        return list(resource.units)
-    units = [u for u in resource.units if u.id == request.unit_id]
+# How many free units to try when racing others for "any unit": enough to ride out a few
+# collisions without reading every unit of a large pool.
+UNITS_TO_TRY = 4
+
+
+def _candidate_units(
+    session: Session, resource: Resource, request: BookingIn, block: Interval
+) -> list[Unit]:
+    """The units to try, in order: the one asked for, or the first few not already busy.
+
+    With no unit free, the first unit is returned so the caller gets its conflict.
+    """
+    query = select(Unit).where(Unit.resource_id == resource.id).order_by(Unit.id)
+    if request.unit_id is not None:
+        query = query.where(Unit.id == request.unit_id)
+    exclusive = resource.capacity_mode == "exclusive"
+    if exclusive and request.quantity != 1:
+        raise InvalidInputError("an exclusive unit is booked with quantity 1")
+    free = query.where(Unit.id.not_in(busy_units(resource_id=resource.id, block=block)))
+    units = list(session.scalars(free.limit(UNITS_TO_TRY) if exclusive else query))
+    units = units or list(session.scalars(query.limit(1)))
     if not units:
         raise NotFoundError(
             f"unit {request.unit_id} is not part of resource {resource.id}", code="unknown_unit"
         )
-    if units[0].exclusive and request.quantity != 1:
-        raise InvalidInputError("an exclusive unit is booked with quantity 1")
     return units
 
 
@@ -248,6 +267,7 @@ def _record(
     *,
     event: str,
     source: str | None,
+    target: str,
     principal: Principal | None,
     actor: Actor,
     now: datetime,
@@ -258,7 +278,7 @@ def _record(
             booking_id=booking.id,
             event=event,
             from_status=source,
-            to_status=booking.status,
+            to_status=target,
             actor_id=principal.participant_id if principal else None,
             actor_role=actor.value,
             override=actor is Actor.OPERATOR,
@@ -313,8 +333,8 @@ def _apply(
     if source in BLOCKING and transition.target not in BLOCKING:
         _release(session, booking)
     _arm_timer(booking, ctx, transition.target, now)
-    _record(session, booking, event=event.value, source=source.value, principal=principal,
-            actor=actor, now=now, reason=reason)  # fmt: skip
+    _record(session, booking, event=event.value, source=source.value, target=booking.status,
+            principal=principal, actor=actor, now=now, reason=reason)  # fmt: skip
 
 
 def _load_for_change(session: Session, booking_id: int) -> Booking:
@@ -382,7 +402,8 @@ def reschedule_booking(
     _occupy(session, _Claim(resource, unit, window, block, booking.quantity), move, booking.id)
     _arm_timer(booking, ctx, Status(booking.status), now)
     _record(session, booking, event=Event.RESCHEDULE.value, source=booking.status,
-            principal=principal, actor=actor, now=now, reason=reason)  # fmt: skip
+            target=booking.status, principal=principal, actor=actor, now=now,
+            reason=reason)  # fmt: skip
     session.flush()
     return booking
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +51,17 @@ def save_response(
     request_hash: str,
     response: StoredResponse,
 ) -> None:
-    """Store the response in the caller's transaction, so it commits with the change it reports."""
+    """Store the response in the caller's transaction, so it commits with the change it reports.
+
+    `response.body` must already be JSON-safe (plain dicts, lists, strings, numbers).
+    """
     session.add(
         IdempotencyRecord(
             participant_id=participant_id,
             key=key,
             request_hash=request_hash,
             status_code=response.status_code,
-            response={"body": json.loads(json.dumps(response.body, default=str))},
+            response={"body": response.body},
             created_at=ctx.clock.now(),
         )
     )

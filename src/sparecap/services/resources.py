@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from sparecap.db.models import AvailabilityWindow, Resource, Unit
 from sparecap.domain.availability import BookingRules, WeeklyWindow
@@ -223,7 +223,8 @@ def update_resource(
 
 
 def get_resource(session: Session, *, resource_id: int) -> Resource:
-    resource = session.get(Resource, resource_id)
+    # The weekly plan comes along in the same query: every booking check reads it.
+    resource = session.get(Resource, resource_id, options=[joinedload(Resource.windows)])
     if resource is None:
         raise NotFoundError(f"resource {resource_id} not found", code="unknown_resource")
     return resource
@@ -239,6 +240,14 @@ def get_resource_for_change(
     return resource
 
 
+# Loader options for reading whole listings (API output, export) in a fixed number of queries.
+WITH_DETAILS = (
+    selectinload(Resource.units),
+    selectinload(Resource.windows),
+    selectinload(Resource.exceptions),
+)
+
+
 def list_resources(
     session: Session,
     *,
@@ -247,7 +256,8 @@ def list_resources(
     limit: int = 100,
     offset: int = 0,
 ) -> list[Resource]:
-    query = select(Resource).order_by(Resource.id).limit(limit).offset(offset)
+    query = select(Resource).options(*WITH_DETAILS).order_by(Resource.id).limit(limit)
+    query = query.offset(offset)
     if provider_id is not None:
         query = query.where(Resource.provider_id == provider_id)
     if category is not None:

@@ -16,6 +16,7 @@ from sparecap.services.availability import UnitFreeTime, free_time
 from sparecap.services.categories import get_category, schema_of
 from sparecap.services.context import ServiceContext
 from sparecap.services.errors import InvalidInputError
+from sparecap.services.resources import WITH_DETAILS
 
 MAX_RADIUS_KM = 500.0
 
@@ -50,7 +51,8 @@ def search_resources(
     stretch covering the whole window.
     """
     cat = get_category(session, code=category)
-    query = select(Resource).where(Resource.category_id == cat.id, Resource.active.is_(True))
+    query = select(Resource).options(*WITH_DETAILS)
+    query = query.where(Resource.category_id == cat.id, Resource.active.is_(True))
     near = _near(lat, lon, radius_km)
     if near is not None:
         box = bounding_box(near[0], near[1], near[2])
