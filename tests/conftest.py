@@ -77,7 +77,8 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def platform(db_url: str, clock: FixedClock) -> Iterator[Platform]:
-    platform = build_platform(Settings(database_url=db_url), clock=clock)
+def platform(db_url: str, clock: FixedClock, tmp_path: Path) -> Iterator[Platform]:
+    settings = Settings(database_url=db_url, ledger_key_path=tmp_path / "keys" / "ledger.key")
+    platform = build_platform(settings, clock=clock)
     yield platform
     platform.close()

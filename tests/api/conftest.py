@@ -41,7 +41,7 @@ class Api:
 
 @pytest.fixture
 def api(platform: Platform) -> Iterator[Api]:
-    with TestClient(create_app(platform, run_timers=False)) as client:
+    with TestClient(create_app(platform, background=False)) as client:
         yield Api(client)
 
 

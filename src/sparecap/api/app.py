@@ -9,24 +9,32 @@ from fastapi import FastAPI
 
 from sparecap import __version__
 from sparecap.api.errors import install_error_handlers
-from sparecap.api.routes import bookings, categories, participants, resources, search, status
+from sparecap.api.routes import (
+    bookings,
+    categories,
+    ledger,
+    participants,
+    resources,
+    search,
+    status,
+)
 from sparecap.bootstrap import Platform
-from sparecap.bootstrap.scheduler import TimerThread
+from sparecap.bootstrap.scheduler import background_tasks
 
 
-def create_app(platform: Platform, *, run_timers: bool | None = None) -> FastAPI:
-    timers_on = platform.settings.scheduler_enabled if run_timers is None else run_timers
+def create_app(platform: Platform, *, background: bool = True) -> FastAPI:
+    """The API; with `background`, also the timer and checkpoint threads for its lifetime."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        thread = TimerThread(platform) if timers_on else None
-        if thread:
-            thread.start()
+        tasks = background_tasks(platform) if background else []
+        for task in tasks:
+            task.start()
         try:
             yield
         finally:
-            if thread:
-                thread.stop()
+            for task in tasks:
+                task.stop()
 
     app = FastAPI(
         title="Sparecap API",
@@ -42,6 +50,7 @@ def create_app(platform: Platform, *, run_timers: bool | None = None) -> FastAPI
         categories.router,
         resources.router,
         search.router,
+        ledger.router,
         bookings.router,
     ):
         app.include_router(router)

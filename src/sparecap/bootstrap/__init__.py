@@ -13,6 +13,7 @@ from sparecap.db.engine import Database
 from sparecap.db.migrate import upgrade
 from sparecap.domain.bookings import TimerPolicy
 from sparecap.domain.clock import Clock, SystemClock
+from sparecap.gateways.ledger_keys import LedgerKeys, load_or_create_keys
 from sparecap.services.categories import ensure_builtin_categories
 from sparecap.services.context import ServiceContext
 
@@ -37,6 +38,15 @@ class Settings(BaseSettings):
     auto_complete_seconds: int = Field(default=3600, ge=0, description="complete after end")
     scheduler_interval_seconds: float = Field(default=1.0, gt=0, description="timer poll period")
     scheduler_enabled: bool = Field(default=True, description="run timers inside the server")
+    ledger_key_path: Path = Field(
+        default=Path("var/ledger.key"), description="checkpoint key and pseudonym salt (0600)"
+    )
+    ledger_origin: str = Field(
+        default="sparecap.local/ledger",
+        pattern=r"^[^\s+]+$",
+        description="the log's name in its checkpoints",
+    )
+    checkpoint_interval_seconds: float = Field(default=1.0, gt=0, description="signing period")
 
     def timer_policy(self) -> TimerPolicy:
         return TimerPolicy(
@@ -54,6 +64,7 @@ class Platform:
     settings: Settings
     db: Database
     ctx: ServiceContext
+    ledger: LedgerKeys
 
     def close(self) -> None:
         self.db.dispose()
@@ -64,11 +75,14 @@ def build_platform(settings: Settings | None = None, *, clock: Clock | None = No
     settings = settings or Settings()
     _ensure_sqlite_folder(settings.database_url)
     upgrade(settings.database_url)
+    ledger = load_or_create_keys(settings.ledger_key_path, settings.ledger_origin)
     db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    ctx = ServiceContext(clock=clock or SystemClock(), timers=settings.timer_policy())
+    ctx = ServiceContext(
+        clock=clock or SystemClock(), timers=settings.timer_policy(), ledger_salt=ledger.salt
+    )
     with db.write() as session:
         ensure_builtin_categories(session)
-    return Platform(settings=settings, db=db, ctx=ctx)
+    return Platform(settings=settings, db=db, ctx=ctx, ledger=ledger)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

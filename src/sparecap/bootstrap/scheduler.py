@@ -1,12 +1,14 @@
-"""The timer runner: a background thread that fires due booking timers on an interval."""
+"""Background work of a server: firing due booking timers and signing ledger checkpoints."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from sparecap.bootstrap import Platform
 from sparecap.services.bookings import run_due_timers
+from sparecap.services.ledger import sign_latest
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +24,30 @@ def run_timers_once(platform: Platform) -> int:
             return total
 
 
-class TimerThread:
-    """Polls rather than sleeping until the next due time: new timers need no wake-up signal,
-    and a poll of an indexed column costs little."""
+def sign_checkpoint_once(platform: Platform) -> int:
+    """Sign the ledger's current head if it grew; returns the signed size."""
+    with platform.db.write() as session:
+        checkpoint = sign_latest(
+            session,
+            signer=platform.ledger.signer,
+            origin=platform.settings.ledger_origin,
+            at=platform.ctx.clock.now(),
+        )
+        return checkpoint.size
 
-    def __init__(self, platform: Platform) -> None:
-        self._platform = platform
+
+class Periodic:
+    """Runs `task` every `interval` seconds on a daemon thread until stopped.
+
+    Polling, rather than sleeping until the next due time, needs no wake-up signal when new
+    work appears, and a poll of an indexed column costs little.
+    """
+
+    def __init__(self, name: str, interval: float, task: Callable[[], object]) -> None:
+        self._task = task
+        self._interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="sparecap-timers", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -39,9 +57,28 @@ class TimerThread:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        interval = self._platform.settings.scheduler_interval_seconds
-        while not self._stop.wait(interval):
+        while not self._stop.wait(self._interval):
             try:
-                run_timers_once(self._platform)
-            except Exception:  # a bad row must not stop every other timer
-                log.exception("timer run failed; retrying next interval")
+                self._task()
+            except Exception:  # one failed run must not stop the next
+                log.exception("%s failed; retrying next interval", self._thread.name)
+
+
+def background_tasks(platform: Platform) -> list[Periodic]:
+    settings = platform.settings
+    tasks = [
+        Periodic(
+            "sparecap-checkpoints",
+            settings.checkpoint_interval_seconds,
+            lambda: sign_checkpoint_once(platform),
+        )
+    ]
+    if settings.scheduler_enabled:
+        tasks.append(
+            Periodic(
+                "sparecap-timers",
+                settings.scheduler_interval_seconds,
+                lambda: run_timers_once(platform),
+            )
+        )
+    return tasks

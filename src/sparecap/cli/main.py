@@ -16,10 +16,12 @@ from rich.table import Table
 
 from sparecap.api.app import create_app
 from sparecap.bootstrap import Platform, Settings, build_platform
-from sparecap.bootstrap.scheduler import run_timers_once
+from sparecap.bootstrap.scheduler import run_timers_once, sign_checkpoint_once
+from sparecap.cli import ledger as ledger_cli
 from sparecap.db.migrate import upgrade
 from sparecap.services.demo import DemoMarket, seed_demo
 from sparecap.services.errors import ServiceError
+from sparecap.services.ledger import latest_checkpoint
 from sparecap.services.participants import create_participant, issue_api_key
 from sparecap.services.resource_csv import export_resources, import_resources
 
@@ -32,6 +34,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
 app.add_typer(resources_app, name="resources")
 app.add_typer(timers_app, name="timers")
+app.add_typer(ledger_cli.app, name="ledger")
 
 console = Console()
 err = Console(stderr=True)
@@ -221,6 +224,15 @@ def timers_run(database: DatabaseOpt = None) -> None:
     with _platform(database) as platform:
         fired = run_timers_once(platform)
     console.print(f"{fired} timers fired")
+
+
+@ledger_cli.app.command("checkpoint")
+def ledger_checkpoint(database: DatabaseOpt = None) -> None:
+    """Sign the current tree head (if it grew) and print the newest checkpoint."""
+    with _platform(database) as platform:
+        sign_checkpoint_once(platform)
+        with platform.db.read() as session:
+            typer.echo(latest_checkpoint(session).note, nl=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

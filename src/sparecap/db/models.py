@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -226,4 +227,54 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class LedgerEntry(Base):
+    """One record of the verifiable log; `seq` is its leaf index. Never updated, never deleted."""
+
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    kind: Mapped[str] = mapped_column(String(48))
+    subject: Mapped[str] = mapped_column(String(64), index=True)  # "booking:42": evidence lookup
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON; the leaf is its UTF-8 bytes
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime]
+
+
+class LedgerNode(Base):
+    """The hash of every complete subtree (the data tlog-tiles serves): proofs read O(log n)."""
+
+    __tablename__ = "ledger_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerState(Base):
+    """The log's size and right edge, one row. Its row lock orders appends on PostgreSQL."""
+
+    __tablename__ = "ledger_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[list[str]]  # hex hashes, largest subtree first
+
+
+class LedgerCheckpoint(Base):
+    """A signed tree head (C2SP signed note), one per size it was signed at."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]

@@ -31,6 +31,7 @@ from sparecap.domain.bookings import (
     transition_for,
 )
 from sparecap.domain.clock import ensure_utc
+from sparecap.domain.ledger.entries import pseudonym, salted_hash
 from sparecap.domain.money import Money
 from sparecap.domain.pricing import base_price
 from sparecap.services.availability import open_time
@@ -43,6 +44,7 @@ from sparecap.services.capacity import (
 )
 from sparecap.services.context import ServiceContext
 from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
 from sparecap.services.resources import get_resource, rules_of, zone_of
 
@@ -214,7 +216,7 @@ def create_booking(
             continue
         for name, source, target_status in steps:
             _record(session, booking, event=name, source=source, target=target_status,
-                    principal=principal, actor=Actor.DEMANDER, now=now)  # fmt: skip
+                    principal=principal, actor=Actor.DEMANDER, now=now, ctx=ctx)  # fmt: skip
         return booking
     assert last_conflict is not None
     raise last_conflict
@@ -271,8 +273,10 @@ def _record(
     principal: Principal | None,
     actor: Actor,
     now: datetime,
+    ctx: ServiceContext,
     reason: str = "",
 ) -> None:
+    """The audit row and its ledger entry, in the caller's transaction."""
     session.add(
         BookingEvent(
             booking_id=booking.id,
@@ -287,6 +291,32 @@ def _record(
             end_at=booking.end_at,
             at=now,
         )
+    )
+    salt = ctx.ledger_salt
+    append_entry(
+        session,
+        kind="booking.event",
+        subject=f"booking:{booking.id}",
+        at=now,
+        data={
+            "booking": booking.id,
+            "resource": booking.resource_id,
+            "unit": booking.unit_id,
+            "event": event,
+            "from": source,
+            "to": target,
+            "start": booking.start_at.isoformat(),
+            "end": booking.end_at.isoformat(),
+            "quantity": booking.quantity,
+            "price_minor": booking.price_minor,
+            "currency": booking.currency,
+            "actor_role": actor.value,
+            "actor": pseudonym(salt, "participant", principal.participant_id)
+            if principal
+            else None,
+            "demander": pseudonym(salt, "participant", booking.demander_id),
+            "reason_hash": salted_hash(salt, reason) if reason else None,
+        },
     )
 
 
@@ -334,7 +364,7 @@ def _apply(
         _release(session, booking)
     _arm_timer(booking, ctx, transition.target, now)
     _record(session, booking, event=event.value, source=source.value, target=booking.status,
-            principal=principal, actor=actor, now=now, reason=reason)  # fmt: skip
+            principal=principal, actor=actor, now=now, ctx=ctx, reason=reason)  # fmt: skip
 
 
 def _load_for_change(session: Session, booking_id: int) -> Booking:
@@ -402,7 +432,7 @@ def reschedule_booking(
     _occupy(session, _Claim(resource, unit, window, block, booking.quantity), move, booking.id)
     _arm_timer(booking, ctx, Status(booking.status), now)
     _record(session, booking, event=Event.RESCHEDULE.value, source=booking.status,
-            target=booking.status, principal=principal, actor=actor, now=now,
+            target=booking.status, principal=principal, actor=actor, now=now, ctx=ctx,
             reason=reason)  # fmt: skip
     session.flush()
     return booking

@@ -12,3 +12,6 @@ from sparecap.domain.clock import Clock, SystemClock
 class ServiceContext:
     clock: Clock = field(default_factory=SystemClock)
     timers: TimerPolicy = field(default_factory=TimerPolicy)
+    # Salt for the pseudonyms that stand for people on the public ledger. The composition root
+    # loads the real one from the key file; the default serves tests only.
+    ledger_salt: bytes = b"sparecap-test-salt"
