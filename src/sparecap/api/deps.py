@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -32,6 +34,8 @@ from sparecap.services.principals import Principal
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 RETRIES = 3
+AUTH_CACHE_SECONDS = 10.0
+AUTH_CACHE_SIZE = 10_000
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 MAX_KEY_LENGTH = 200
 
@@ -57,8 +61,31 @@ def get_principal(
             "send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'",
             code="missing_api_key",
         )
-    with platform.db.read() as session:
-        return authenticate(session, api_key=key)
+    return _principals.get(platform, key)
+
+
+class _PrincipalCache:
+    """Recently authenticated keys, for AUTH_CACHE_SECONDS: saves a database round trip on
+    most requests. A key's roles or revocation therefore take effect within that time."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, platform: Platform, key: str) -> Principal:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        now = time.monotonic()
+        hit = self._entries.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with platform.db.read() as session:
+            principal = authenticate(session, api_key=key)
+        if len(self._entries) >= AUTH_CACHE_SIZE:
+            self._entries.clear()
+        self._entries[digest] = (now + AUTH_CACHE_SECONDS, principal)
+        return principal
+
+
+_principals = _PrincipalCache()
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, event, or_, select
 from sqlalchemy.orm import Session
 
 from sparecap.db.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
@@ -24,6 +24,7 @@ from sparecap.domain.ledger.proofs import (
 from sparecap.services.errors import ConflictError, InvalidInputError, NotFoundError
 
 ENTRY_VERSION = 1
+_STATE_KEY = "sparecap.ledger_state"
 
 
 def append_entry(
@@ -34,8 +35,7 @@ def append_entry(
     The change and its entry commit or roll back together. The state row is locked first, so on
     PostgreSQL appends queue in order and sequence numbers have no gaps.
     """
-    state = session.scalar(select(LedgerState).where(LedgerState.id == 1).with_for_update())
-    assert state is not None, "migration 0002 creates the ledger state row"
+    state = _locked_state(session)
     entry = {
         "v": ENTRY_VERSION,
         "kind": kind,
@@ -60,6 +60,23 @@ def append_entry(
     state.size = seq + 1
     state.frontier = [h.hex() for h in frontier]
     return seq
+
+
+def _locked_state(session: Session) -> LedgerState:
+    """The state row, locked once per transaction (later appends in it reuse the lock)."""
+    state = session.info.get(_STATE_KEY)
+    if state is None:
+        state = session.scalar(select(LedgerState).where(LedgerState.id == 1).with_for_update())
+        assert state is not None, "migration 0002 creates the ledger state row"
+        session.info[_STATE_KEY] = state
+        # A savepoint rolled back, or the transaction ended: the cached row may be stale.
+        event.listen(session, "after_soft_rollback", _forget_state, once=True)
+        event.listen(session, "after_transaction_end", _forget_state, once=True)
+    return state
+
+
+def _forget_state(session: Session, *_args: object) -> None:
+    session.info.pop(_STATE_KEY, None)
 
 
 def sign_latest(
