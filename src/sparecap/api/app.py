@@ -12,6 +12,7 @@ from sparecap.api.errors import install_error_handlers
 from sparecap.api.routes import (
     bookings,
     categories,
+    evidence,
     ledger,
     participants,
     resources,
@@ -51,6 +52,7 @@ def create_app(platform: Platform, *, background: bool = True) -> FastAPI:
         resources.router,
         search.router,
         ledger.router,
+        evidence.router,
         bookings.router,
     ):
         app.include_router(router)

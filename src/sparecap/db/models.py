@@ -278,3 +278,21 @@ class LedgerCheckpoint(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class EvidenceRecord(Base):
+    """A file's fingerprint registered by a participant (copyright certification, contracts).
+
+    The file stays with its owner; the ledger entry carries the hash, a timestamp and the
+    owner's pseudonym, which is what a dispute needs to show who had the file first.
+    """
+
+    __tablename__ = "evidence_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(100))
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
