@@ -18,6 +18,7 @@ from sparecap.api.routes import (
     resources,
     search,
     status,
+    tlog,
 )
 from sparecap.bootstrap import Platform
 from sparecap.bootstrap.scheduler import background_tasks
@@ -54,6 +55,7 @@ def create_app(platform: Platform, *, background: bool = True) -> FastAPI:
         ledger.router,
         evidence.router,
         bookings.router,
+        tlog.router,
     ):
         app.include_router(router)
     return app

@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from sparecap.bootstrap import Settings, build_platform
 from sparecap.domain.ledger.bundle import BundleError, verify_bundle
+from sparecap.services.ledger_audit import LedgerAudit, audit_ledger
 
 app = typer.Typer(help="The verifiable ledger.", no_args_is_help=True)
 
@@ -44,3 +46,49 @@ def verify(
             f"  #{item.seq} {item.entry.get('at')} {item.entry.get('kind')} "
             f"{data_.get('event', '')} {data_.get('from') or '-'} -> {data_.get('to', '')}"
         )
+
+
+@app.command()
+def audit(
+    database: Annotated[
+        str | None,
+        typer.Option("--database", "-d", help="Database URL (default: SPARECAP_DATABASE_URL)"),
+    ] = None,
+) -> None:
+    """Replay the whole log and compare it with the database, naming the first divergent entry.
+
+    Checkpoint signatures are checked with the key in the ledger key file. Exits 0 when all
+    agrees, 1 at a divergence, 2 when the database cannot be opened.
+    """
+    # cli.main imports this module, so its _platform helper cannot be imported here.
+    try:
+        platform = build_platform(Settings(database_url=database) if database else Settings())
+    except Exception as exc:  # a bad URL, an unreachable server or a bad key file: no traceback
+        typer.echo(f"cannot open the database: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        with platform.db.read() as session:
+            result = audit_ledger(
+                session, verifier=platform.ledger.verifier, origin=platform.settings.ledger_origin
+            )
+    finally:
+        platform.close()
+    typer.echo(_audit_summary(result))
+    if result.divergence is not None:
+        typer.echo(f"  expected: {result.divergence.expected}")
+        typer.echo(f"  found:    {result.divergence.found}")
+        raise typer.Exit(1)
+
+
+def _audit_summary(result: LedgerAudit) -> str:
+    if result.divergence is not None:
+        seq = result.divergence.seq
+        where = f"at entry {seq}" if seq is not None else "outside any entry"
+        return f"DIVERGED {where}: {result.divergence.what}"
+    agree = f"OK: {result.entries} entries, {result.bookings} bookings agree"
+    checkpoint = result.checkpoint
+    if checkpoint is None:
+        return f"{agree}; root {result.root.hex()}; no checkpoint signed yet"
+    unsigned = result.entries - checkpoint.size
+    later = f"; {unsigned} later entries not yet checkpointed" if unsigned else ""
+    return f"{agree}; root {checkpoint.root_hash.hex()} matches checkpoint {checkpoint.size}{later}"

@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, event, or_, select
+from sqlalchemy import and_, event, or_, select, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from sparecap.db.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
 from sparecap.domain.ledger.checkpoint import Checkpoint, sign_checkpoint
@@ -114,12 +115,16 @@ class _NodeReader:
     def subtree_hashes(self, nodes: Sequence[NodeID]) -> Sequence[bytes]:
         if not nodes:
             return []
+        pairs = [(n.level, n.index) for n in nodes]
+        match: ColumnElement[bool]
+        if self._session.get_bind().dialect.name == "postgresql":
+            # One cached statement whatever the proof's length (an expanding tuple IN).
+            match = tuple_(LedgerNode.level, LedgerNode.index).in_(pairs)
+        else:
+            # SQLite plans a tuple IN as a scan but an OR of key lookups as index probes.
+            match = or_(*(and_(LedgerNode.level == lv, LedgerNode.index == ix) for lv, ix in pairs))
         rows = self._session.execute(
-            select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(
-                or_(
-                    *(and_(LedgerNode.level == n.level, LedgerNode.index == n.index) for n in nodes)
-                )
-            )
+            select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(match)
         )
         found = {(level, index): h for level, index, h in rows}
         return [found[(n.level, n.index)] for n in nodes]
