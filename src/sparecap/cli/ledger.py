@@ -1,4 +1,4 @@
-"""`sparecap ledger`: sign and show checkpoints; verify evidence bundles offline."""
+"""`sparecap ledger`: sign and show checkpoints, verify evidence bundles offline, audit the log."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from typing import Annotated
 
 import typer
 
-from sparecap.bootstrap import Settings, build_platform
+from sparecap.bootstrap.scheduler import sign_checkpoint_once
+from sparecap.cli.common import DatabaseOpt, open_platform
 from sparecap.domain.ledger.bundle import BundleError, verify_bundle
+from sparecap.domain.ledger.note import Ed25519NoteVerifier
+from sparecap.services.ledger import latest_checkpoint
 from sparecap.services.ledger_audit import LedgerAudit, audit_ledger
 
 app = typer.Typer(help="The verifiable ledger.", no_args_is_help=True)
@@ -50,34 +53,33 @@ def verify(
 
 @app.command()
 def audit(
-    database: Annotated[
+    database: DatabaseOpt = None,
+    vkey: Annotated[
         str | None,
-        typer.Option("--database", "-d", help="Database URL (default: SPARECAP_DATABASE_URL)"),
+        typer.Option(help="Check checkpoint signatures with this verifier key, not the key file"),
     ] = None,
 ) -> None:
     """Replay the whole log and compare it with the database, naming the first divergent entry.
 
-    Checkpoint signatures are checked with the key in the ledger key file. Exits 0 when all
-    agrees, 1 at a divergence, 2 when the database cannot be opened.
+    Exits 0 when all agrees, 1 at a divergence, 2 when the database cannot be opened.
     """
-    # cli.main imports this module, so its _platform helper cannot be imported here.
-    try:
-        platform = build_platform(Settings(database_url=database) if database else Settings())
-    except Exception as exc:  # a bad URL, an unreachable server or a bad key file: no traceback
-        typer.echo(f"cannot open the database: {exc}", err=True)
-        raise typer.Exit(2) from None
-    try:
-        with platform.db.read() as session:
-            result = audit_ledger(
-                session, verifier=platform.ledger.verifier, origin=platform.settings.ledger_origin
-            )
-    finally:
-        platform.close()
+    with open_platform(database) as platform, platform.db.read() as session:
+        verifier = Ed25519NoteVerifier.from_vkey(vkey) if vkey else platform.ledger.verifier
+        result = audit_ledger(session, verifier=verifier, origin=platform.settings.ledger_origin)
     typer.echo(_audit_summary(result))
     if result.divergence is not None:
         typer.echo(f"  expected: {result.divergence.expected}")
         typer.echo(f"  found:    {result.divergence.found}")
         raise typer.Exit(1)
+
+
+@app.command()
+def checkpoint(database: DatabaseOpt = None) -> None:
+    """Sign the current tree head (if it grew) and print the newest checkpoint."""
+    with open_platform(database) as platform:
+        sign_checkpoint_once(platform)
+        with platform.db.read() as session:
+            typer.echo(latest_checkpoint(session).note, nl=False)
 
 
 def _audit_summary(result: LedgerAudit) -> str:

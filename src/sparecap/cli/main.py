@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -15,13 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from sparecap.api.app import create_app
-from sparecap.bootstrap import Platform, Settings, build_platform
-from sparecap.bootstrap.scheduler import run_timers_once, sign_checkpoint_once
+from sparecap.bootstrap import Platform
+from sparecap.bootstrap.scheduler import run_timers_once
 from sparecap.cli import ledger as ledger_cli
+from sparecap.cli.common import DatabaseOpt, err, open_platform, service_errors, settings_for
 from sparecap.db.migrate import upgrade
 from sparecap.services.demo import DemoMarket, seed_demo
-from sparecap.services.errors import ServiceError
-from sparecap.services.ledger import latest_checkpoint
 from sparecap.services.participants import create_participant, issue_api_key
 from sparecap.services.resource_csv import export_resources, import_resources
 
@@ -37,43 +34,9 @@ app.add_typer(timers_app, name="timers")
 app.add_typer(ledger_cli.app, name="ledger")
 
 console = Console()
-err = Console(stderr=True)
 
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option("--database", "-d", help="Database URL (default: SPARECAP_DATABASE_URL)"),
-]
 HostOpt = Annotated[str, typer.Option(help="Interface to listen on")]
 PortOpt = Annotated[int, typer.Option(help="Port to listen on")]
-
-
-def _settings(database: str | None) -> Settings:
-    return Settings(database_url=database) if database else Settings()
-
-
-@contextmanager
-def _platform(database: str | None) -> Iterator[Platform]:
-    try:
-        platform = build_platform(_settings(database))
-    except Exception as exc:  # a bad URL or unreachable server: say so, no traceback
-        err.print(f"[red]cannot open the database:[/red] {exc}")
-        raise typer.Exit(2) from None
-    try:
-        yield platform
-    finally:
-        platform.close()
-
-
-@contextmanager
-def _service_errors() -> Iterator[None]:
-    """A refused use case becomes its code and message on stderr and exit status 1."""
-    try:
-        yield
-    except ServiceError as exc:
-        err.print(f"[red]{exc.code}:[/red] {exc.message}", soft_wrap=True)
-        for problem in exc.details.get("problems", [])[:50]:
-            err.print(f"  - {problem}", soft_wrap=True)
-        raise typer.Exit(1) from None
 
 
 WorkersOpt = Annotated[
@@ -106,7 +69,7 @@ def serve(
     workers: WorkersOpt = 1,
 ) -> None:
     """Run the HTTP API (and the timer runner) against the configured database."""
-    with _platform(database) as platform:
+    with open_platform(database) as platform:
         _serve(platform, host, port, workers)
 
 
@@ -122,7 +85,7 @@ def demo(
     if fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    with _platform(f"sqlite:///{path}") as platform:
+    with open_platform(f"sqlite:///{path}") as platform:
         if fresh:
             with platform.db.write() as session:
                 market = seed_demo(session, ctx=platform.ctx)
@@ -146,7 +109,7 @@ def _print_demo(market: DemoMarket) -> None:
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOpt = None) -> None:
     """Apply all migrations."""
-    url = _settings(database).database_url
+    url = settings_for(database).database_url
     try:
         upgrade(url)
     except Exception as exc:
@@ -161,7 +124,7 @@ def operator_create(
     database: DatabaseOpt = None,
 ) -> None:
     """Create an operator and print its first API key."""
-    with _platform(database) as platform, _service_errors(), platform.db.write() as session:
+    with open_platform(database) as platform, service_errors(), platform.db.write() as session:
         op = create_participant(
                 session, ctx=platform.ctx, name=name, kind="organisation",
                 roles=["operator"], verification_level=3,
@@ -177,7 +140,7 @@ def issue_key(
     database: DatabaseOpt = None,
 ) -> None:
     """Issue a new API key for any participant."""
-    with _platform(database) as platform, _service_errors(), platform.db.write() as session:
+    with open_platform(database) as platform, service_errors(), platform.db.write() as session:
         key = issue_api_key(session, ctx=platform.ctx, participant_id=participant_id, label=label)
     typer.echo(key)
 
@@ -194,7 +157,7 @@ def resources_import(
     except UnicodeDecodeError:
         err.print("[red]bad_csv:[/red] the file is not UTF-8 text")
         raise typer.Exit(1) from None
-    with _platform(database) as platform, _service_errors(), platform.db.write() as session:
+    with open_platform(database) as platform, service_errors(), platform.db.write() as session:
         created = import_resources(session, ctx=platform.ctx, provider_id=provider, text=text)
         ids = [r.id for r in created]
     console.print(f"imported {len(ids)} resources: {ids}")
@@ -209,7 +172,7 @@ def resources_export(
     database: DatabaseOpt = None,
 ) -> None:
     """Export resources as CSV (the format import reads)."""
-    with _platform(database) as platform, platform.db.read() as session:
+    with open_platform(database) as platform, platform.db.read() as session:
         text = export_resources(session, provider_id=provider)
     if output is None:
         sys.stdout.write(text)
@@ -221,18 +184,9 @@ def resources_export(
 @timers_app.command("run")
 def timers_run(database: DatabaseOpt = None) -> None:
     """Fire every due booking timer once (the server does this on its own every second)."""
-    with _platform(database) as platform:
+    with open_platform(database) as platform:
         fired = run_timers_once(platform)
     console.print(f"{fired} timers fired")
-
-
-@ledger_cli.app.command("checkpoint")
-def ledger_checkpoint(database: DatabaseOpt = None) -> None:
-    """Sign the current tree head (if it grew) and print the newest checkpoint."""
-    with _platform(database) as platform:
-        sign_checkpoint_once(platform)
-        with platform.db.read() as session:
-            typer.echo(latest_checkpoint(session).note, nl=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point
