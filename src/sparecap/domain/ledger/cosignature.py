@@ -15,6 +15,7 @@ from sparecap.domain.ledger.note import (
     SIGNER_KEY_PREFIX,
     KeyFormatError,
     KeyRecord,
+    KeyRecordAccessors,
     Note,
     NoteSignature,
     VerifiedNote,
@@ -50,7 +51,7 @@ def cosigned_message(body: bytes, timestamp: int) -> bytes:
     return b"cosignature/v1\ntime %d\n" % timestamp + body
 
 
-class CosignatureVerifier:
+class CosignatureVerifier(KeyRecordAccessors):
     """Verifies a witness's `timestamped_signature` over a checkpoint (a `NoteVerifier`)."""
 
     def __init__(self, name: str, public_key: bytes) -> None:
@@ -64,22 +65,6 @@ class CosignatureVerifier:
         record = parse_vkey(vkey)
         ed25519_public_from_record(record, ALG_COSIGNATURE_V1)  # checks type byte and key ID
         return cls(record.name, record.key)
-
-    @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
-    def key_id(self) -> int:
-        return self._record.key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._record.key
-
-    @property
-    def vkey(self) -> str:
-        return self._record.encode()
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         if len(signature) != COSIGNATURE_SIZE:

@@ -168,23 +168,10 @@ class NoteVerifier(Protocol):
     def verify(self, text: bytes, signature: bytes) -> bool: ...
 
 
-class Ed25519NoteVerifier:
-    """Signature type 0x01: plain Ed25519 over the note text (signed-note "Ed25519 signatures")."""
+class KeyRecordAccessors:
+    """Name, key ID, public key and vkey of a verifier that keeps its KeyRecord in `_record`."""
 
-    def __init__(self, name: str, public_key: bytes) -> None:
-        self._record = KeyRecord(
-            check_key_name(name),
-            compute_key_id(name, ALG_ED25519, public_key),
-            ALG_ED25519,
-            public_key,
-        )
-        self._public = ed25519_public_from_record(self._record, ALG_ED25519)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> Ed25519NoteVerifier:
-        record = parse_vkey(vkey)
-        ed25519_public_from_record(record, ALG_ED25519)  # checks type and key ID before use
-        return cls(record.name, record.key)
+    _record: KeyRecord
 
     @property
     def name(self) -> str:
@@ -201,6 +188,25 @@ class Ed25519NoteVerifier:
     @property
     def vkey(self) -> str:
         return self._record.encode()
+
+
+class Ed25519NoteVerifier(KeyRecordAccessors):
+    """Signature type 0x01: plain Ed25519 over the note text (signed-note "Ed25519 signatures")."""
+
+    def __init__(self, name: str, public_key: bytes) -> None:
+        self._record = KeyRecord(
+            check_key_name(name),
+            compute_key_id(name, ALG_ED25519, public_key),
+            ALG_ED25519,
+            public_key,
+        )
+        self._public = ed25519_public_from_record(self._record, ALG_ED25519)
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> Ed25519NoteVerifier:
+        record = parse_vkey(vkey)
+        ed25519_public_from_record(record, ALG_ED25519)  # checks type and key ID before use
+        return cls(record.name, record.key)
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         # OpenSSL follows the ref10/Go rules (rejects non-canonical R and low-order residues), so
