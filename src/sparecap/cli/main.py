@@ -16,6 +16,7 @@ from sparecap.api.app import create_app
 from sparecap.bootstrap import Platform
 from sparecap.bootstrap.scheduler import run_timers_once
 from sparecap.cli import ledger as ledger_cli
+from sparecap.cli import match as match_cli
 from sparecap.cli.common import DatabaseOpt, err, open_platform, service_errors, settings_for
 from sparecap.db.migrate import upgrade
 from sparecap.services.demo import DemoMarket, seed_demo
@@ -32,6 +33,7 @@ app.add_typer(operator_app, name="operator")
 app.add_typer(resources_app, name="resources")
 app.add_typer(timers_app, name="timers")
 app.add_typer(ledger_cli.app, name="ledger")
+app.add_typer(match_cli.app, name="match")
 
 console = Console()
 

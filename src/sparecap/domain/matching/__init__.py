@@ -1,0 +1,1 @@
+"""Matching engine: exact optimisation of demand against spare capacity, with baselines."""

@@ -1,0 +1,194 @@
+"""Unit assignment: exact against brute force, two algorithms agree, OR-Library optima, reasons."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparecap.domain.matching.assignment import (
+    UNMATCHED,
+    UnitArcs,
+    UnitMatching,
+    UnmatchedReason,
+    match_units,
+    match_units_lsa,
+    solve_square_assignment,
+)
+from sparecap.domain.matching.core import MatchingInputError, Sense, SolveStatus
+from sparecap.domain.matching.orlib import read_assignment
+from tests.domain.matching._orlib import ORLIB, needs_orlib, optima
+
+ENGINES: list[Callable[[UnitArcs], UnitMatching]] = [match_units, match_units_lsa]
+
+
+@st.composite
+def markets(draw: st.DrawFn) -> UnitArcs:
+    """Up to 5 demands and 5 units, any subset of pairs (parallel arcs allowed), signed costs."""
+    demands = draw(st.integers(0, 5))
+    units = draw(st.integers(0, 5))
+    pairs = [(d, u) for d in range(demands) for u in range(units)]
+    chosen = draw(st.lists(st.sampled_from(pairs), max_size=14)) if pairs else []
+    costs = draw(st.lists(st.integers(-20, 50), min_size=len(chosen), max_size=len(chosen)))
+    return UnitArcs.build(
+        demands, units, [d for d, _ in chosen], [u for _, u in chosen], np.array(costs, np.int64)
+    )
+
+
+def brute_force(arcs: UnitArcs) -> tuple[int, int]:
+    """(most pairs, least cost among those) by trying every subset of arcs."""
+    best = (0, 0)
+    triples = list(zip(arcs.demand.tolist(), arcs.unit.tolist(), arcs.cost.tolist(), strict=True))
+    for size in range(1, min(arcs.num_demands, arcs.num_units) + 1):
+        for combo in itertools.combinations(triples, size):
+            if len({d for d, _, _ in combo}) == size == len({u for _, u, _ in combo}):
+                cost = sum(c for _, _, c in combo)
+                if size > best[0] or cost < best[1]:
+                    best = (size, cost)
+    return best
+
+
+def assert_valid(arcs: UnitArcs, result: UnitMatching) -> None:
+    """Each unit used once, every pair is an arc, the reported costs are those arcs' costs."""
+    chosen = result.unit_of_demand[result.unit_of_demand != UNMATCHED]
+    assert len(set(chosen.tolist())) == chosen.size == result.matched
+    for d, u, cost in result.pairs():
+        offered = arcs.cost[(arcs.demand == d) & (arcs.unit == u)]
+        assert cost in offered.tolist()
+    assert result.objective == int(result.cost_of_demand.sum())
+    assert set(result.unmatched) == set(np.flatnonzero(result.unit_of_demand == UNMATCHED))
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=["min_cost_flow", "linear_sum_assignment"])
+@settings(max_examples=150, deadline=None)
+@given(arcs=markets())
+def test_engines_match_the_most_demands_at_the_least_cost(
+    engine: Callable[[UnitArcs], UnitMatching], arcs: UnitArcs
+) -> None:
+    result = engine(arcs)
+    assert_valid(arcs, result)
+    assert (result.matched, result.objective) == brute_force(arcs)
+    assert result.status is SolveStatus.OPTIMAL
+    assert result.bound == result.objective
+
+
+@settings(max_examples=60, deadline=None)
+@given(arcs=markets())
+def test_every_unmatched_demand_says_why(arcs: UnitArcs) -> None:
+    result = match_units(arcs)
+    has_arc = set(arcs.demand.tolist())
+    for demand, reason in result.unmatched.items():
+        if demand in has_arc:
+            assert reason is UnmatchedReason.CANDIDATES_TAKEN
+            # The matching is maximal: every candidate unit of an unmatched demand is in use.
+            assert set(arcs.unit[arcs.demand == demand].tolist()) <= set(
+                result.unit_of_demand.tolist()
+            )
+        else:
+            assert reason is UnmatchedReason.NO_CANDIDATES
+
+
+def test_the_two_algorithms_agree_on_a_larger_sparse_market() -> None:
+    rng = np.random.default_rng(20260302)
+    demands, units, per_demand = 400, 300, 4
+    d = np.repeat(np.arange(demands), per_demand)
+    u = rng.integers(0, units, d.size)
+    arcs = UnitArcs.build(demands, units, d, u, rng.integers(0, 1000, d.size))
+    flow, lsa = match_units(arcs), match_units_lsa(arcs)
+    assert_valid(arcs, flow)
+    assert (flow.matched, flow.objective) == (lsa.matched, lsa.objective)
+    assert flow.matched < demands  # more demands than units: some must stay unmatched
+
+
+def test_a_costlier_pair_is_taken_when_it_lets_one_more_demand_in() -> None:
+    # Demand 0 alone would take unit 0 for 1; matching both needs demand 0 on unit 1 for 9.
+    arcs = UnitArcs.build(2, 2, [0, 0, 1], [0, 1, 0], [1, 9, 5])
+    result = match_units(arcs)
+    assert result.unit_of_demand.tolist() == [1, 0]
+    assert (result.matched, result.objective) == (2, 14)
+    assert result.fill_rate == 1.0
+
+
+def test_demands_without_candidates_are_reported_as_such() -> None:
+    arcs = UnitArcs.build(3, 1, [0, 1], [0, 0], [3, 2])
+    result = match_units(arcs)
+    assert result.unit_of_demand.tolist() == [UNMATCHED, 0, UNMATCHED]
+    assert result.unmatched == {
+        0: UnmatchedReason.CANDIDATES_TAKEN,
+        2: UnmatchedReason.NO_CANDIDATES,
+    }
+    empty = match_units(UnitArcs.build(2, 0, [], [], []))
+    assert empty.matched == 0
+    assert set(empty.unmatched.values()) == {UnmatchedReason.NO_CANDIDATES}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    matrix=st.integers(1, 6).flatmap(
+        lambda n: st.lists(
+            st.lists(st.integers(-50, 100), min_size=n, max_size=n), min_size=n, max_size=n
+        )
+    ),
+    sense=st.sampled_from(Sense),
+)
+def test_square_assignment_matches_every_permutation(matrix: list[list[int]], sense: Sense) -> None:
+    n = len(matrix)
+    totals = [sum(matrix[i][p[i]] for i in range(n)) for p in itertools.permutations(range(n))]
+    result = solve_square_assignment(np.array(matrix), sense=sense)
+    assert result.objective == (min(totals) if sense is Sense.MIN else max(totals))
+    assert sorted(result.unit_of_demand.tolist()) == list(range(n))
+    assert result.objective == sum(matrix[i][j] for i, j in enumerate(result.unit_of_demand))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(2, 14),
+    per_line=st.integers(1, 3),
+    sense=st.sampled_from(Sense),
+)
+def test_pricing_from_a_thin_seed_still_proves_the_optimum(
+    data: st.DataObject, n: int, per_line: int, sense: Sense
+) -> None:
+    # A seed of one to three arcs per row and column usually misses optimal arcs, so this
+    # exercises the rounds that price arcs back in (and the fallback when the seed has no
+    # complete assignment). The oracle is the min-cost flow on the complete graph.
+    spread = data.draw(st.sampled_from([3, 20, 1000]))
+    matrix = np.array(data.draw(st.lists(st.integers(0, spread), min_size=n * n, max_size=n * n)))
+    matrix = matrix.reshape(n, n)
+    result = solve_square_assignment(matrix, sense=sense, seed_per_line=per_line)
+    signed = matrix if sense is Sense.MIN else -matrix
+    rows, cols = np.divmod(np.arange(n * n), n)
+    oracle = match_units(UnitArcs.build(n, n, rows, cols, signed.ravel()))
+    assert sorted(result.unit_of_demand.tolist()) == list(range(n))
+    expected = oracle.objective if sense is Sense.MIN else -oracle.objective
+    assert result.objective == expected
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: UnitArcs.build(2, 2, [0, 1], [0], [1, 1]), "same length"),
+        (lambda: UnitArcs.build(2, 2, [0, 2], [0, 1], [1, 1]), "demand index"),
+        (lambda: UnitArcs.build(2, 2, [0, 1], [0, -1], [1, 1]), "unit index"),
+        (lambda: UnitArcs.build(2, 2, [0, 1], [0, 1], [1.5, 1]), "integers"),
+        (lambda: solve_square_assignment([[1, 2, 3], [4, 5, 6]]), "square"),
+        (lambda: solve_square_assignment([1, 2]), "matrix"),
+    ],
+)
+def test_malformed_input_is_refused(build: Callable[[], object], message: str) -> None:
+    with pytest.raises(MatchingInputError, match=message):
+        build()
+
+
+@needs_orlib
+@pytest.mark.parametrize("size", [100, 200, 300, 400, 500, 600, 700, 800])
+def test_or_library_assign_instances_reach_their_published_optimum(size: int) -> None:
+    row = next(r for r in optima("assign") if r["instance"] == f"assign{size}")
+    result = solve_square_assignment(read_assignment(ORLIB / row["file"]))
+    assert result.status is SolveStatus.OPTIMAL
+    assert result.objective == result.bound == int(row["value"])

@@ -1,0 +1,78 @@
+"""Candidate generation by place: the grid lookup equals a brute-force nearest-within-radius."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparecap.domain.matching.candidates import nearby_candidates
+from sparecap.domain.matching.core import MatchingInputError, integer_costs
+
+coordinate = st.floats(-50, 50, allow_nan=False).map(lambda v: round(v, 1))
+points = st.lists(st.tuples(coordinate, coordinate), max_size=25)
+
+
+def brute_force(
+    demands: list[tuple[float, float]], units: list[tuple[float, float]], radius: float, k: int
+) -> list[tuple[int, int]]:
+    pairs = []
+    for d, (dx, dy) in enumerate(demands):
+        near = []
+        for u, (ux, uy) in enumerate(units):
+            distance = float(np.hypot(dx - ux, dy - uy))
+            if distance <= radius:
+                near.append((distance, u))
+        pairs += [(d, u) for _, u in sorted(near)[:k]]
+    return pairs
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    demands=points,
+    units=points,
+    radius=st.floats(0.5, 60),
+    k=st.integers(1, 6),
+)
+def test_grid_lookup_equals_brute_force(
+    demands: list[tuple[float, float]], units: list[tuple[float, float]], radius: float, k: int
+) -> None:
+    found = nearby_candidates(
+        np.array(demands).reshape(-1, 2),
+        np.array(units).reshape(-1, 2),
+        radius=radius,
+        max_candidates=k,
+    )
+    assert list(zip(found.demand.tolist(), found.unit.tolist(), strict=True)) == brute_force(
+        demands, units, radius, k
+    )
+    assert (found.distance <= radius).all()
+
+
+def test_ties_in_distance_go_to_the_lower_unit() -> None:
+    found = nearby_candidates([[0, 0]], [[1, 0], [0, 1], [-1, 0]], radius=2, max_candidates=2)
+    assert found.unit.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("demands", "units", "radius", "k", "message"),
+    [
+        ([[0, 0, 0]], [[0, 0]], 1.0, 1, "demand_xy"),
+        ([[0, 0]], [[np.nan, 0]], 1.0, 1, "finite"),
+        ([[0, 0]], [[0, 0]], 0.0, 1, "positive"),
+        ([[0, 0]], [[0, 0]], 1.0, 0, "positive"),
+    ],
+)
+def test_bad_input_is_refused(
+    demands: list[list[float]], units: list[list[float]], radius: float, k: int, message: str
+) -> None:
+    with pytest.raises(MatchingInputError, match=message):
+        nearby_candidates(demands, units, radius=radius, max_candidates=k)
+
+
+def test_integer_costs_round_half_to_even_after_scaling() -> None:
+    assert integer_costs([0.5, 1.5, 2.25, -0.5], scale=1).tolist() == [0, 2, 2, 0]
+    assert integer_costs([1.005, 2.5], scale=100).tolist() == [100, 250]
+    with pytest.raises(MatchingInputError, match="finite"):
+        integer_costs([1.0, np.inf])
