@@ -95,6 +95,8 @@ def test_a_directory_is_one_clear_line(tmp_path: Path) -> None:
         ("gap_short.txt", "1\n2 2\n1 2\n", "truncated"),
         ("other.txt", "hello world\n", "neither an assign nor a gap file"),
         ("empty.txt", "", "empty"),
+        ("gap_huge.txt", "1\n1 2\n" + "9000000000000000000 " * 2 + "\n1 1\n5\n", "overflow"),
+        ("assign_huge.txt", "2\n9000000000000000000 1\n1 9000000000000000000\n", "OVERFLOW"),
     ],
 )
 def test_a_garbled_file_is_one_clear_line(

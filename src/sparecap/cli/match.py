@@ -131,5 +131,5 @@ def _show(value: int | None) -> str:
 
 def _fail(message: str) -> NoReturn:
     """Print one line to stderr and stop with the usage-error code, never a traceback."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
     raise typer.Exit(USAGE_ERROR)

@@ -13,6 +13,9 @@ from sparecap.domain.matching.core import FloatArray, IndexArray, IntArray, Matc
 # around a demand's own cell. Half-radius cells look at 6.25 r^2 of area per demand instead of
 # the 9 r^2 of radius-wide cells, which cuts the pairs to measure by about a third.
 _CELLS_PER_RADIUS = 2
+# Cells a hair wider than half the radius, so float rounding of a point on a cell edge can
+# never push a pair exactly one radius apart three cells from each other.
+_CELL_SLACK = 1e-9
 # Cell keys run column by column, so each column of the block is one contiguous key range.
 _COLUMNS = range(-_CELLS_PER_RADIUS, _CELLS_PER_RADIUS + 1)
 
@@ -50,7 +53,7 @@ def nearby_candidates(
     if demands.shape[0] == 0 or units.shape[0] == 0:
         return empty
     origin = np.minimum(demands.min(axis=0), units.min(axis=0))
-    cell = radius / _CELLS_PER_RADIUS
+    cell = radius / _CELLS_PER_RADIUS * (1 + _CELL_SLACK)
     # Empty cells on each side, so neighbour keys never wrap onto the far edge.
     pad = _CELLS_PER_RADIUS
     d_cell = np.floor((demands - origin) / cell).astype(np.int64) + pad
