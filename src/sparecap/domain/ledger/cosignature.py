@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sparecap.domain.ledger.checkpoint import parse_checkpoint
 from sparecap.domain.ledger.errors import LedgerError
@@ -13,7 +12,6 @@ from sparecap.domain.ledger.note import (
     ED25519_KEY_SIZE,
     ED25519_SIGNATURE_SIZE,
     SIGNER_KEY_PREFIX,
-    KeyFormatError,
     KeyRecord,
     KeyRecordAccessors,
     Note,
@@ -22,6 +20,7 @@ from sparecap.domain.ledger.note import (
     check_key_name,
     compute_key_id,
     ed25519_private_from_record,
+    ed25519_private_from_seed,
     ed25519_public_bytes,
     ed25519_public_from_record,
     parse_note,
@@ -84,9 +83,7 @@ class CosignatureSigner:
     """A witness's Ed25519 key, signing `cosignature/v1` messages at a given time."""
 
     def __init__(self, name: str, seed: bytes) -> None:
-        if len(seed) != ED25519_KEY_SIZE:
-            raise KeyFormatError(f"Ed25519 seed is {len(seed)} bytes, expected 32")
-        self._private = Ed25519PrivateKey.from_private_bytes(seed)
+        self._private = ed25519_private_from_seed(seed)
         public = ed25519_public_bytes(self._private)
         key_id = compute_key_id(check_key_name(name), ALG_COSIGNATURE_V1, public)
         self._record = KeyRecord(name, key_id, ALG_COSIGNATURE_V1, seed)

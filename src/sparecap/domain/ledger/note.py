@@ -112,6 +112,12 @@ def parse_skey(skey: str) -> KeyRecord:
     return _parse_key_parts(parts[0], parts[1], parts[2], what="signer")
 
 
+def ed25519_private_from_seed(seed: bytes) -> Ed25519PrivateKey:
+    if len(seed) != ED25519_KEY_SIZE:
+        raise KeyFormatError(f"Ed25519 seed is {len(seed)} bytes, expected 32")
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
 def ed25519_public_bytes(private: Ed25519PrivateKey) -> bytes:
     return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
@@ -224,9 +230,7 @@ class Ed25519NoteSigner:
     """Signs note texts with an Ed25519 key (signature type 0x01)."""
 
     def __init__(self, name: str, seed: bytes) -> None:
-        if len(seed) != ED25519_KEY_SIZE:
-            raise KeyFormatError(f"Ed25519 seed is {len(seed)} bytes, expected 32")
-        self._private = Ed25519PrivateKey.from_private_bytes(seed)
+        self._private = ed25519_private_from_seed(seed)
         self._seed = seed
         self._name = check_key_name(name)
         self._key_id = compute_key_id(name, ALG_ED25519, ed25519_public_bytes(self._private))
