@@ -33,7 +33,6 @@ from sparecap.domain.bookings import (
 from sparecap.domain.clock import ensure_utc
 from sparecap.domain.ledger.entries import pseudonym, salted_hash
 from sparecap.domain.money import Money
-from sparecap.domain.pricing import base_price
 from sparecap.services.availability import open_time
 from sparecap.services.capacity import (
     CapacityConflictError,
@@ -44,9 +43,11 @@ from sparecap.services.capacity import (
 )
 from sparecap.services.context import ServiceContext
 from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from sparecap.services.escrow import on_transition
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
 from sparecap.services.resources import get_resource, rules_of, zone_of
+from sparecap.services.terms import UsageIn, attach_deal, requote, strike_deal
 
 
 class BookingIn(BaseModel):
@@ -59,6 +60,9 @@ class BookingIn(BaseModel):
     quantity: int = Field(default=1, ge=1, le=10**9)
     hold: bool = Field(default=False, description="only hold for checkout; do not submit yet")
     note: str = Field(default="", max_length=500)
+    expected_usage: UsageIn | None = Field(
+        default=None, description="metered use to quote on (kWh, pieces, swaps)"
+    )
 
 
 def _window(start: datetime, end: datetime) -> Interval:
@@ -185,7 +189,11 @@ def create_booking(
         assert target.target is not None
         steps.append((event.value, Status.HELD, target.target))
     now = ctx.clock.now()
-    price = _price(resource, window, request.quantity)
+    deal = strike_deal(
+        session, ctx=ctx, resource=resource, window=window, quantity=request.quantity,
+        usage=request.expected_usage,
+    )  # fmt: skip
+    price = deal.quote.price
     last_conflict: CapacityConflictError | None = None
     for unit in _candidate_units(session, resource, request, block):
         booking = Booking(
@@ -214,17 +222,13 @@ def create_booking(
         except CapacityConflictError as exc:
             last_conflict = exc
             continue
+        attach_deal(session, ctx=ctx, booking=booking, deal=deal)
         for name, source, target_status in steps:
             _record(session, booking, event=name, source=source, target=target_status,
                     principal=principal, actor=Actor.DEMANDER, now=now, ctx=ctx)  # fmt: skip
         return booking
     assert last_conflict is not None
     raise last_conflict
-
-
-def _price(resource: Resource, window: Interval, quantity: int) -> Money:
-    unit_price = Money(resource.price_minor, resource.currency)
-    return base_price(unit_price, resource.price_unit, window.duration, quantity)
 
 
 # How many free units to try when racing others for "any unit": enough to ride out a few
@@ -363,6 +367,7 @@ def _apply(
     if source in BLOCKING and transition.target not in BLOCKING:
         _release(session, booking)
     _arm_timer(booking, ctx, transition.target, now)
+    on_transition(session, ctx=ctx, booking=booking, target=transition.target, actor=actor)
     _record(session, booking, event=event.value, source=source.value, target=booking.status,
             principal=principal, actor=actor, now=now, ctx=ctx, reason=reason)  # fmt: skip
 
@@ -419,7 +424,7 @@ def reschedule_booking(
         raise ConflictError("a booking in use can only be extended", code="already_started")
     _validate_request(session, ctx, resource, window, check_notice=not started)
     block = rules_of(resource).blocked(window)
-    price = _price(resource, window, booking.quantity)
+    price = _reprice(session, ctx, booking, window)
     now = ctx.clock.now()
 
     def move() -> None:
@@ -436,6 +441,17 @@ def reschedule_booking(
             reason=reason)  # fmt: skip
     session.flush()
     return booking
+
+
+def _reprice(session: Session, ctx: ServiceContext, booking: Booking, window: Interval) -> Money:
+    """A moved booking's price: on its own terms, or today's for one made before terms."""
+    offer = requote(session, booking=booking, window=window)
+    if offer is None:
+        offer = strike_deal(
+            session, ctx=ctx, resource=booking.resource, window=window,
+            quantity=booking.quantity, usage=None,
+        ).quote  # fmt: skip
+    return offer.price
 
 
 def get_booking(session: Session, *, principal: Principal, booking_id: int) -> Booking:
