@@ -13,7 +13,10 @@ from sparecap.db.engine import Database
 from sparecap.db.migrate import upgrade
 from sparecap.domain.bookings import TimerPolicy
 from sparecap.domain.clock import Clock, SystemClock
+from sparecap.domain.policies import Policy
+from sparecap.domain.quotes import Fee, FeeSchedule, Tax
 from sparecap.gateways.ledger_keys import LedgerKeys, load_or_create_keys
+from sparecap.gateways.payments import SandboxProvider
 from sparecap.services.categories import ensure_builtin_categories
 from sparecap.services.context import ServiceContext
 
@@ -47,6 +50,27 @@ class Settings(BaseSettings):
         description="the log's name in its checkpoints",
     )
     checkpoint_interval_seconds: float = Field(default=1.0, gt=0, description="signing period")
+    commission_bp: int = Field(default=0, ge=0, le=10_000, description="from providers, 1/100 %")
+    commission_fixed_minor: int = Field(default=0, ge=0, description="per booking, from providers")
+    commission_min_minor: int = Field(default=0, ge=0, description="least commission per booking")
+    service_fee_bp: int = Field(default=0, ge=0, le=10_000, description="from demanders, 1/100 %")
+    service_fee_fixed_minor: int = Field(default=0, ge=0, description="per booking, from demanders")
+    tax_bp: int = Field(default=0, ge=0, le=10_000, description="tax withheld on prices, 1/100 %")
+    tax_inclusive: bool = Field(default=True, description="prices already contain the tax")
+    dispute_days: int = Field(default=3, ge=0, le=90, description="days to dispute a completion")
+    sandbox_secret: str = Field(
+        default="sparecap-sandbox", min_length=8, description="signs sandbox payment callbacks"
+    )
+    settle_interval_seconds: float = Field(default=60.0, gt=0, description="escrow release period")
+
+    def fee_schedule(self) -> FeeSchedule:
+        return FeeSchedule(
+            provider_commission=Fee(
+                self.commission_bp, self.commission_fixed_minor, self.commission_min_minor
+            ),
+            demander_fee=Fee(self.service_fee_bp, self.service_fee_fixed_minor),
+            tax=Tax(self.tax_bp, self.tax_inclusive),
+        )
 
     def timer_policy(self) -> TimerPolicy:
         return TimerPolicy(
@@ -78,7 +102,12 @@ def build_platform(settings: Settings | None = None, *, clock: Clock | None = No
     ledger = load_or_create_keys(settings.ledger_key_path, settings.ledger_origin)
     db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     ctx = ServiceContext(
-        clock=clock or SystemClock(), timers=settings.timer_policy(), ledger_salt=ledger.salt
+        clock=clock or SystemClock(),
+        timers=settings.timer_policy(),
+        ledger_salt=ledger.salt,
+        fees=settings.fee_schedule(),
+        default_policy=Policy(dispute_days=settings.dispute_days),
+        payments={"sandbox": SandboxProvider(settings.sandbox_secret.encode())},
     )
     with db.write() as session:
         ensure_builtin_categories(session)

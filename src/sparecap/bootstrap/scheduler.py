@@ -1,4 +1,5 @@
-"""Background work of a server: firing due booking timers and signing ledger checkpoints."""
+"""Background work of a server: firing due booking timers, releasing due escrow and signing
+ledger checkpoints."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from sparecap.bootstrap import Platform
 from sparecap.services.bookings import run_due_timers
 from sparecap.services.ledger import sign_latest
+from sparecap.services.settlement import settle_due
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,17 @@ def run_timers_once(platform: Platform) -> int:
             fired = run_due_timers(session, ctx=platform.ctx)
         total += fired
         if fired == 0:
+            return total
+
+
+def settle_once(platform: Platform) -> int:
+    """Release every escrow that is due, a batch per transaction; returns how many."""
+    total = 0
+    while True:
+        with platform.db.write() as session:
+            settled = settle_due(session, ctx=platform.ctx)
+        total += settled
+        if settled == 0:
             return total
 
 
@@ -79,6 +92,13 @@ def background_tasks(platform: Platform) -> list[Periodic]:
                 "sparecap-timers",
                 settings.scheduler_interval_seconds,
                 lambda: run_timers_once(platform),
+            )
+        )
+        tasks.append(
+            Periodic(
+                "sparecap-settlement",
+                settings.settle_interval_seconds,
+                lambda: settle_once(platform),
             )
         )
     return tasks
