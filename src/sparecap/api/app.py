@@ -14,6 +14,7 @@ from sparecap.api.routes import (
     categories,
     evidence,
     ledger,
+    money,
     participants,
     resources,
     search,
@@ -54,6 +55,7 @@ def create_app(platform: Platform, *, background: bool = True) -> FastAPI:
         search.router,
         ledger.router,
         evidence.router,
+        money.router,  # before bookings: /bookings/{id}/payments is not a transition
         bookings.router,
         tlog.router,
     ):

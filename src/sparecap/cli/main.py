@@ -17,6 +17,7 @@ from sparecap.bootstrap import Platform
 from sparecap.bootstrap.scheduler import run_timers_once
 from sparecap.cli import ledger as ledger_cli
 from sparecap.cli import match as match_cli
+from sparecap.cli import money as money_cli
 from sparecap.cli.common import DatabaseOpt, err, open_platform, service_errors, settings_for
 from sparecap.db.migrate import upgrade
 from sparecap.services.demo import DemoMarket, seed_demo
@@ -34,6 +35,7 @@ app.add_typer(resources_app, name="resources")
 app.add_typer(timers_app, name="timers")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(match_cli.app, name="match")
+app.add_typer(money_cli.app, name="money")
 
 console = Console()
 
@@ -103,6 +105,8 @@ def _print_demo(market: DemoMarket) -> None:
     for key, api_key in market.api_keys.items():
         table.add_row(key, str(market.participant_ids[key]), api_key)
     console.print(table)
+    for line in market.money_story:
+        console.print(f"  money: {line}")
     console.print(
         f"{len(market.resource_ids)} resources, {len(market.booking_ids)} bookings seeded."
     )

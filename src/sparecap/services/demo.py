@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sparecap.domain.bookings import Event
 from sparecap.services.bookings import BookingIn, create_booking, transition_booking
 from sparecap.services.context import ServiceContext
+from sparecap.services.demo_money import seed_money, set_demo_terms
 from sparecap.services.participants import (
     create_participant,
     get_participant,
@@ -134,6 +135,7 @@ class DemoMarket:
     participant_ids: dict[str, int]
     resource_ids: list[int]
     booking_ids: list[int]
+    money_story: list[str]
 
 
 def _next_weekday(now: datetime, weekday: int, zone: ZoneInfo) -> datetime:
@@ -160,8 +162,10 @@ def seed_demo(session: Session, *, ctx: ServiceContext) -> DemoMarket:
         ).id
         for owner, spec in RESOURCES
     ]
+    set_demo_terms(session, ctx=ctx, charger_id=resource_ids[4])
     booking_ids = _seed_bookings(session, ctx, principals, resource_ids)
-    return DemoMarket(keys, ids, resource_ids, booking_ids)
+    story = seed_money(session, ctx=ctx, booking_ids=booking_ids)
+    return DemoMarket(keys, ids, resource_ids, booking_ids, story)
 
 
 def _participants(session: Session, ids: dict[str, int]) -> dict[str, Any]:

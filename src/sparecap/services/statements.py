@@ -56,6 +56,22 @@ class Statement:
     totals: dict[str, int] = field(default_factory=dict)  # by category
     fees: dict[str, int] = field(default_factory=dict)  # commission / service fees charged
 
+    def summary(self) -> dict[str, object]:
+        return {
+            "participant_id": self.participant_id,
+            "currency": self.currency,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "opening_minor": self.opening_minor,
+            "closing_minor": self.closing_minor,
+            "totals": self.totals,
+            "fees": self.fees,
+            "lines": [
+                {name: getattr(line, name) for name in StatementLine.__slots__}
+                for line in self.lines
+            ],
+        }
+
     def to_csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out)

@@ -231,7 +231,7 @@ def statement(
     end: AwareDatetime,
     participant_id: int | None = None,
     format: Literal["json", "csv"] = "json",
-) -> dict[str, Any] | PlainTextResponse:
+) -> dict[str, object] | PlainTextResponse:
     """Earnings, fees, refunds, payments and payouts over a period; lines reconcile to the
     journal (opening + lines = closing)."""
     with platform.db.read() as session:
@@ -241,21 +241,7 @@ def statement(
         )  # fmt: skip
     if format == "csv":
         return PlainTextResponse(result.to_csv(), media_type="text/csv")
-    return {
-        "participant_id": result.participant_id,
-        "currency": result.currency,
-        "start": result.start,
-        "end": result.end,
-        "opening_minor": result.opening_minor,
-        "closing_minor": result.closing_minor,
-        "totals": result.totals,
-        "fees": result.fees,
-        "lines": [vars_of(line) for line in result.lines],
-    }
-
-
-def vars_of(line: statements.StatementLine) -> dict[str, Any]:
-    return {name: getattr(line, name) for name in line.__slots__}
+    return result.summary()
 
 
 @router.get("/money/reconcile")
