@@ -17,7 +17,12 @@ from sparecap.domain.clock import FixedClock
 from sparecap.domain.journal import PLATFORM_REVENUE, TAXES, clearing, escrow, wallet
 from sparecap.domain.quotes import Fee, FeeSchedule, Tax
 from sparecap.gateways.payments import EventType, SandboxProvider
-from sparecap.services.bookings import BookingIn, create_booking, transition_booking
+from sparecap.services.bookings import (
+    BookingIn,
+    create_booking,
+    run_due_timers,
+    transition_booking,
+)
 from sparecap.services.errors import ConflictError, InvalidInputError, UnauthenticatedError
 from sparecap.services.journal import InsufficientFundsError, balance
 from sparecap.services.payments import (
@@ -430,3 +435,62 @@ def test_pay_twice_is_refused(market: Market) -> None:
     market.pay(booking)
     with pytest.raises(ConflictError):
         market.pay(booking)
+
+
+def test_deposit_is_claimed_on_damage_and_the_rest_returned(
+    market: Market, clock: FixedClock
+) -> None:
+    ctx = market.platform.ctx
+    with market.platform.db.write() as s:
+        terms = TermsIn(policy=PolicyIn(deposit_minor=2_000))
+        set_terms(
+            s,
+            ctx=ctx,
+            principal=market.provider.principal,
+            resource_id=market.chargers,
+            terms=terms,
+        )
+    market.top_up(PRICE + 2_000)
+    booking = market.book()
+    market.pay(booking)
+    market.move(booking, Event.START)
+    market.move(booking, Event.COMPLETE)
+    with market.platform.db.write() as s:
+        dispute = open_dispute(
+            s,
+            ctx=ctx,
+            principal=market.provider.principal,
+            booking_id=booking,
+            body=DisputeIn(reason="cable damaged"),
+        )
+        resolve_dispute(
+            s,
+            ctx=ctx,
+            principal=market.operator.principal,
+            dispute_id=dispute.id,
+            body=ResolutionIn(deposit_claim_minor=1_500, resolution="repair cost"),
+        )
+    with market.platform.db.write() as s:
+        assert settle_due(s, ctx=ctx) == 1
+    assert market.balance(wallet(market.provider.id)) == PRICE + 1_500
+    assert market.balance(wallet(market.demander.id)) == 500
+    market.assert_reconciled()
+
+
+def test_late_authorisation_for_an_expired_booking_is_voided(
+    market: Market, clock: FixedClock
+) -> None:
+    with market.platform.db.write() as s:
+        request = BookingIn(resource_id=market.chargers, start=TEN, end=TEN + HOUR, hold=True)
+        booking = create_booking(
+            s, ctx=market.platform.ctx, principal=market.demander.principal, request=request
+        ).id
+    payment = market.pay(booking, method="sandbox", instrument="sandbox:late")
+    assert payment.status == "pending"
+    clock.advance(timedelta(hours=1))
+    with market.platform.db.write() as s:
+        assert run_due_timers(s, ctx=market.platform.ctx) == 1  # the hold expires
+    assert _deliver(market, "a1", EventType.AUTHORIZED, f"payment:{payment.id}") == "applied"
+    assert market.terms(booking).money_status == "voided"
+    assert market.balance(escrow(booking)) == 0
+    market.assert_reconciled()
