@@ -207,19 +207,21 @@ class OtherLog:
 
 
 @pytest.fixture
-def other(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OtherLog:
+def other(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OtherLog:
     log = OtherLog()
     logs = tmp_path / "witnessed-logs"
     logs.write_text(f"# origin vkey\n{OTHER_ORIGIN} {log.signer.verifier().vkey}\n")
-    monkeypatch.setenv("SPARECAP_WITNESS_LOGS", str(logs))
-    monkeypatch.setenv("SPARECAP_WITNESS_STATE", str(tmp_path / "witness-state"))
+    monkeypatch.setattr(platform.settings, "witness_logs", logs)
+    monkeypatch.setattr(platform.settings, "witness_state", tmp_path / "witness-state")
     return log
 
 
 def witness_of(platform: Platform) -> witness_svc.Witness:
     settings = platform.settings
     return witness_svc.load_witness(
-        witness_svc.WitnessSettings(),
+        logs=settings.witness_logs,
+        state_dir=settings.witness_state,
+        name=settings.witness_name,
         ledger_key_path=settings.ledger_key_path,
         ledger_origin=settings.ledger_origin,
     )

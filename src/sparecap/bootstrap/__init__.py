@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sparecap.bootstrap.witnesses import WitnessEndpoint, finality_policy
 from sparecap.db.engine import Database
 from sparecap.db.migrate import upgrade
 from sparecap.domain.bookings import TimerPolicy
@@ -19,6 +21,7 @@ from sparecap.gateways.ledger_keys import LedgerKeys, load_or_create_keys
 from sparecap.gateways.payments import SandboxProvider
 from sparecap.services.categories import ensure_builtin_categories
 from sparecap.services.context import ServiceContext
+from sparecap.services.ledger_finality import FinalityPolicy
 
 
 class Settings(BaseSettings):
@@ -50,6 +53,21 @@ class Settings(BaseSettings):
         description="the log's name in its checkpoints",
     )
     checkpoint_interval_seconds: float = Field(default=1.0, gt=0, description="signing period")
+    ledger_witnesses: list[WitnessEndpoint] = Field(
+        default=[], description="witnesses asked to cosign our checkpoints (JSON list)"
+    )
+    ledger_witness_quorum: int = Field(default=0, ge=0, description="cosignatures for finality")
+    ledger_witness_interval_seconds: float = Field(default=1.0, gt=0, description="ask period")
+    ledger_witness_timeout_seconds: float = Field(default=5.0, gt=0, description="per request")
+    witness_logs: Path | None = Field(
+        default=None, description="as a witness: file of '<origin> <vkey>' lines it cosigns"
+    )
+    witness_state: Path = Field(
+        default=Path("var/witness"), description="as a witness: per-log cosigned-state files"
+    )
+    witness_name: str | None = Field(
+        default=None, pattern=r"^[^\s+]+$", description="witness key name; '<origin>/witness'"
+    )
     commission_bp: int = Field(default=0, ge=0, le=10_000, description="from providers, 1/100 %")
     commission_fixed_minor: int = Field(default=0, ge=0, description="per booking, from providers")
     commission_min_minor: int = Field(default=0, ge=0, description="least commission per booking")
@@ -89,6 +107,11 @@ class Platform:
     db: Database
     ctx: ServiceContext
     ledger: LedgerKeys
+
+    @cached_property
+    def finality(self) -> FinalityPolicy:
+        """The witnesses whose cosignatures make our checkpoints final (parsed once)."""
+        return finality_policy(self.settings.ledger_witnesses, self.settings.ledger_witness_quorum)
 
     def close(self) -> None:
         self.db.dispose()

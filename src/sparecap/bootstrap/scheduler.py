@@ -8,8 +8,10 @@ import threading
 from collections.abc import Callable
 
 from sparecap.bootstrap import Platform
+from sparecap.gateways.witness_client import HttpWitnessClient, WitnessClient
 from sparecap.services.bookings import run_due_timers
 from sparecap.services.ledger import sign_latest
+from sparecap.services.ledger_cosigning import Submission, submit_latest
 from sparecap.services.settlement import settle_due
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,37 @@ def sign_checkpoint_once(platform: Platform) -> int:
         return checkpoint.size
 
 
+def cosign_once(platform: Platform, client: WitnessClient) -> list[Submission]:
+    """Offer the newest checkpoint to the witnesses that have not cosigned it yet."""
+    return submit_latest(
+        platform.db,
+        client=client,
+        policy=platform.finality,
+        log_verifiers=platform.ledger.verifiers,
+        clock=platform.ctx.clock,
+    )
+
+
+def _cosigning_task(platform: Platform) -> Callable[[], object]:
+    """Each round's refusals are logged when they change, not every second a witness is down."""
+    client = HttpWitnessClient(timeout=platform.settings.ledger_witness_timeout_seconds)
+    reported: dict[str, str] = {}
+
+    def run() -> None:
+        for result in cosign_once(platform, client):
+            detail = result.detail if result.outcome == "failed" else ""
+            if reported.get(result.witness, "") != detail:
+                if detail:
+                    log.warning(
+                        "witness %s refused checkpoint %d: %s", result.witness, result.size, detail
+                    )
+                else:
+                    log.info("witness %s cosigns again", result.witness)
+                reported[result.witness] = detail
+
+    return run
+
+
 class Periodic:
     """Runs `task` every `interval` seconds on a daemon thread until stopped.
 
@@ -86,6 +119,14 @@ def background_tasks(platform: Platform) -> list[Periodic]:
             lambda: sign_checkpoint_once(platform),
         )
     ]
+    if platform.finality.witnesses:
+        tasks.append(
+            Periodic(
+                "sparecap-witnesses",
+                settings.ledger_witness_interval_seconds,
+                _cosigning_task(platform),
+            )
+        )
     if settings.scheduler_enabled:
         tasks.append(
             Periodic(

@@ -1,20 +1,21 @@
-"""The verifiable ledger: appending entries in the caller's transaction, signing checkpoints,
-and reading receipts, consistency proofs and evidence bundles."""
+"""The verifiable ledger: signing checkpoints and reading receipts, consistency proofs and
+evidence bundles. Appending (in the caller's transaction) lives in ledger_append and is
+re-exported here, where the other use cases have always imported it from."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, event, or_, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
 
-from sparecap.db.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerState
+from sparecap.db.ledger import read_subtree_hashes
+from sparecap.db.models import LedgerCheckpoint, LedgerEntry, LedgerState
 from sparecap.domain.ledger.checkpoint import Checkpoint, sign_checkpoint
-from sparecap.domain.ledger.entries import append_leaf, entry_leaf, frontier_root
+from sparecap.domain.ledger.entries import frontier_root
 from sparecap.domain.ledger.note import NoteSigner
 from sparecap.domain.ledger.proofs import (
     NodeID,
@@ -23,75 +24,30 @@ from sparecap.domain.ledger.proofs import (
     inclusion_proof,
 )
 from sparecap.services.errors import ConflictError, InvalidInputError, NotFoundError
+from sparecap.services.ledger_append import (
+    NewEntry,
+    append_entries,
+    append_entry,
+    write_pending,
+)
 
-ENTRY_VERSION = 1
-_STATE_KEY = "sparecap.ledger_state"
-
-
-def append_entry(
-    session: Session, *, kind: str, subject: str, at: datetime, data: Mapping[str, Any]
-) -> int:
-    """Add an entry to the log inside the caller's transaction; returns its sequence number.
-
-    The change and its entry commit or roll back together. The state row is locked first, so on
-    PostgreSQL appends queue in order and sequence numbers have no gaps.
-    """
-    state = _locked_state(session)
-    entry = {
-        "v": ENTRY_VERSION,
-        "kind": kind,
-        "subject": subject,
-        "at": at.isoformat(),
-        "data": dict(data),
-    }
-    payload, leaf = entry_leaf(entry)
-    seq = state.size
-    frontier, nodes = append_leaf([bytes.fromhex(h) for h in state.frontier], seq, leaf)
-    session.add(
-        LedgerEntry(
-            seq=seq,
-            kind=kind,
-            subject=subject,
-            payload=payload.decode(),
-            leaf_hash=leaf,
-            created_at=at,
-        )
-    )
-    session.add_all(LedgerNode(level=n.level, index=n.index, hash=n.hash) for n in nodes)
-    state.size = seq + 1
-    state.frontier = [h.hex() for h in frontier]
-    return seq
-
-
-def _locked_state(session: Session) -> LedgerState:
-    """The state row, locked once per transaction (later appends in it reuse the lock)."""
-    state = session.info.get(_STATE_KEY)
-    if state is None:
-        state = session.scalar(select(LedgerState).where(LedgerState.id == 1).with_for_update())
-        assert state is not None, "migration 0002 creates the ledger state row"
-        session.info[_STATE_KEY] = state
-        # A savepoint rolled back, or the transaction ended: the cached row may be stale.
-        event.listen(session, "after_soft_rollback", _forget_state, once=True)
-        event.listen(session, "after_transaction_end", _forget_state, once=True)
-    return state
-
-
-def _forget_state(session: Session, *_args: object) -> None:
-    session.info.pop(_STATE_KEY, None)
+__all__ = ["NewEntry", "append_entries", "append_entry", "write_pending"]
 
 
 def sign_latest(
     session: Session, *, signer: NoteSigner, origin: str, at: datetime
 ) -> LedgerCheckpoint:
     """Sign the current tree head unless it is signed already; returns the newest checkpoint."""
-    state = session.get(LedgerState, 1)
-    assert state is not None
-    existing = session.get(LedgerCheckpoint, state.size)
+    write_pending(session)
+    size, frontier = session.execute(
+        select(LedgerState.size, LedgerState.frontier).where(LedgerState.id == 1)
+    ).one()
+    existing = session.get(LedgerCheckpoint, size)
     if existing is not None:
         return existing
-    root = frontier_root([bytes.fromhex(h) for h in state.frontier])
-    note = sign_checkpoint(Checkpoint(origin, state.size, root), [signer])
-    checkpoint = LedgerCheckpoint(size=state.size, root_hash=root, note=note, created_at=at)
+    root = frontier_root([bytes.fromhex(h) for h in frontier])
+    note = sign_checkpoint(Checkpoint(origin, size, root), [signer])
+    checkpoint = LedgerCheckpoint(size=size, root_hash=root, note=note, created_at=at)
     session.add(checkpoint)
     session.flush()
     return checkpoint
@@ -113,21 +69,14 @@ class _NodeReader:
         self._session = session
 
     def subtree_hashes(self, nodes: Sequence[NodeID]) -> Sequence[bytes]:
-        if not nodes:
-            return []
-        pairs = [(n.level, n.index) for n in nodes]
-        match: ColumnElement[bool]
-        if self._session.get_bind().dialect.name == "postgresql":
-            # One cached statement whatever the proof's length (an expanding tuple IN).
-            match = tuple_(LedgerNode.level, LedgerNode.index).in_(pairs)
-        else:
-            # SQLite plans a tuple IN as a scan but an OR of key lookups as index probes.
-            match = or_(*(and_(LedgerNode.level == lv, LedgerNode.index == ix) for lv, ix in pairs))
-        rows = self._session.execute(
-            select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(match)
-        )
-        found = {(level, index): h for level, index, h in rows}
-        return [found[(n.level, n.index)] for n in nodes]
+        keys = [(n.level, n.index) for n in nodes]
+        found = read_subtree_hashes(self._session.connection(), keys)
+        return [found[key] for key in keys]
+
+
+def inclusion_proof_at(session: Session, *, seq: int, size: int) -> list[bytes]:
+    """The audit path of entry `seq` in the tree of the first `size` entries (one query)."""
+    return inclusion_proof(_NodeReader(session), seq, size)
 
 
 def _b64(hashes: Sequence[bytes]) -> list[str]:
@@ -147,7 +96,7 @@ def receipt(
             f"entry {seq} is not in a signed checkpoint yet (size {checkpoint.size}); retry soon",
             code="not_yet_checkpointed",
         )
-    proof = inclusion_proof(_NodeReader(session), seq, checkpoint.size)
+    proof = inclusion_proof_at(session, seq=seq, size=checkpoint.size)
     return {
         "seq": seq,
         "payload": entry.payload,
@@ -157,6 +106,12 @@ def receipt(
 
 
 def consistency(session: Session, *, first: int, second: int) -> dict[str, Any]:
+    proof = consistency_hashes(session, first=first, second=second)
+    return {"first": first, "second": second, "proof": _b64(proof)}
+
+
+def consistency_hashes(session: Session, *, first: int, second: int) -> list[bytes]:
+    """PROOF(first, D[second]): the tree of `first` entries is a prefix of that of `second`."""
     state = session.get(LedgerState, 1)
     assert state is not None
     if not 0 < first <= second <= state.size:
@@ -164,17 +119,24 @@ def consistency(session: Session, *, first: int, second: int) -> dict[str, Any]:
             f"need 0 < first <= second <= {state.size}", code="invalid_tree_sizes"
         )
     try:
-        proof = consistency_proof(_NodeReader(session), first, second)
+        return consistency_proof(_NodeReader(session), first, second)
     except ProofRequestError as exc:
         raise InvalidInputError(str(exc), code="invalid_tree_sizes") from exc
-    return {"first": first, "second": second, "proof": _b64(proof)}
 
 
 def evidence_bundle(
-    session: Session, *, seqs: Sequence[int], origin: str, vkey: str
+    session: Session,
+    *,
+    seqs: Sequence[int],
+    origin: str,
+    vkey: str,
+    checkpoint: LedgerCheckpoint | None = None,
 ) -> dict[str, Any]:
-    """Entries, their inclusion proofs and the checkpoint that covers them, in one document."""
-    checkpoint = latest_checkpoint(session)
+    """Entries, their inclusion proofs and the checkpoint that covers them, in one document.
+
+    Without `checkpoint`, the newest one.
+    """
+    checkpoint = checkpoint or latest_checkpoint(session)
     return {
         "format": "sparecap-evidence/v1",
         "origin": origin,

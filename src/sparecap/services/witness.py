@@ -2,9 +2,10 @@
 
 For each log it is configured to trust, the witness keeps the latest checkpoint it cosigned and
 cosigns a new one only if it provably extends that one (no rollback, no fork). The state lives
-in one small JSON file per log under SPARECAP_WITNESS_STATE, updated under an exclusive file
-lock so that the check and the update are one atomic step, as the spec demands, across threads
-and server processes on one machine. The witness key is a 0600 file beside the ledger key.
+in one small JSON file per log in the folder SPARECAP_WITNESS_STATE names, updated under an
+exclusive file lock so that the check and the update are one atomic step, as the spec demands,
+across threads and server processes on one machine. The witness key is a 0600 file beside the
+ledger key.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sparecap.domain.ledger.checkpoint import Checkpoint, CheckpointFormatError, parse_checkpoint
 from sparecap.domain.ledger.cosignature import CosignatureSigner
@@ -54,24 +52,6 @@ MAX_REQUEST_BYTES = 64 * 1024
 # tlog-witness "add-checkpoint": the 409 answer's body is the size, with this content type.
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
 _OLD_LINE = re.compile(r"old (0|[1-9][0-9]*)")
-
-
-class WitnessSettings(BaseSettings):
-    """The witness's settings, read from SPARECAP_WITNESS_* environment variables."""
-
-    model_config = SettingsConfigDict(env_prefix="SPARECAP_WITNESS_", extra="ignore")
-
-    state: Path = Field(
-        default=Path("var/witness"), description="folder of the per-log cosigned-state files"
-    )
-    logs: Path | None = Field(
-        default=None, description="file of '<origin> <vkey>' lines: the logs this witness serves"
-    )
-    name: str | None = Field(
-        default=None,
-        pattern=r"^[^\s+]+$",
-        description="the witness key's name; default '<ledger origin>/witness'",
-    )
 
 
 class WitnessConfigError(RuntimeError):
@@ -115,12 +95,20 @@ class AddCheckpointRequest:
 
 
 def load_witness(
-    settings: WitnessSettings, *, ledger_key_path: Path, ledger_origin: str
+    *,
+    logs: Path | None,
+    state_dir: Path,
+    name: str | None,
+    ledger_key_path: Path,
+    ledger_origin: str,
 ) -> Witness:
-    """Read (or create) the witness key beside the ledger key and the trusted-logs file."""
-    name = settings.name or f"{ledger_origin}/witness"
+    """Read (or create) the witness key beside the ledger key, and the trusted-logs file.
+
+    `name` defaults to `<ledger origin>/witness`; `logs` unset means no log is witnessed.
+    """
+    name = name or f"{ledger_origin}/witness"
     cosigner = load_or_create_cosigner(ledger_key_path.with_name(WITNESS_KEY_FILE), name)
-    return Witness(cosigner, read_trusted_logs(settings.logs), settings.state)
+    return Witness(cosigner, read_trusted_logs(logs), state_dir)
 
 
 def load_or_create_cosigner(path: Path, name: str) -> CosignatureSigner:

@@ -16,17 +16,20 @@ from sparecap.domain.ledger.entries import append_leaf, entry_leaf, frontier_roo
 from sparecap.domain.ledger.merkle import leaf_hash, root_from_leaf_hashes
 from sparecap.domain.ledger.note import Ed25519NoteSigner
 from sparecap.domain.ledger.replay import (
-    BookingFacts,
     Check,
     CheckpointOpener,
-    ReplayedBooking,
     ReplayReport,
     SignedHead,
     StoredCheckpoint,
     StoredEntry,
     StoredState,
-    compare_booking,
     replay,
+)
+from sparecap.domain.ledger.replay_bookings import (
+    BookingFacts,
+    BookingReplay,
+    ReplayedBooking,
+    compare_booking,
 )
 
 ORIGIN = "test.example/log"
@@ -84,6 +87,7 @@ class Log:
     def replay(self, entries: list[StoredEntry] | None = None, **kwargs: Any) -> ReplayReport:
         kwargs.setdefault("open_checkpoint", opener())
         kwargs.setdefault("state", self.state())
+        kwargs.setdefault("replays", [BookingReplay()])
         return replay(self.stored() if entries is None else entries, self.checkpoints, **kwargs)
 
 
@@ -130,12 +134,13 @@ def test_a_clean_log_replays_to_its_roots_and_booking_states() -> None:
     log = clean_log()
     report = log.replay()
     assert report.ok, report.divergence
-    assert report.entries == 9 and report.booking_events == 8 and report.checkpoints == 2
+    bookings = report.replay_of(BookingReplay)
+    assert report.entries == 9 and bookings.events == 8 and report.checkpoints == 2
     assert report.root == root_from_leaf_hashes([row.leaf_hash for row in log.rows])
     assert report.latest_checkpoint == SignedHead(9, report.root)
-    states = {b: (r.facts.status, r.last_seq) for b, r in report.bookings.items()}
+    states = {b: (r.facts.status, r.last_seq) for b, r in bookings.bookings.items()}
     assert states == {1: ("confirmed", 1), 2: ("cancelled", 5), 3: ("confirmed", 8)}
-    moved = report.bookings[3].facts
+    moved = bookings.bookings[3].facts
     assert (moved.start, moved.end, moved.price_minor) == (
         TEN + timedelta(hours=4), TEN + timedelta(hours=6), 8000,
     )  # fmt: skip

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sparecap.api.deps import MutationDep, PlatformDep, PrincipalDep
 from sparecap.services import evidence as svc
-from sparecap.services import ledger
+from sparecap.services.ledger_finality import final_evidence_bundle
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 
@@ -49,11 +49,12 @@ def evidence_with_proof(
     """The record and an evidence bundle proving its ledger entry (once checkpointed)."""
     with platform.db.read() as session:
         record = svc.get_evidence(session, principal=principal, evidence_id=evidence_id)
-        bundle = ledger.evidence_bundle(
+        bundle = final_evidence_bundle(
             session,
             seqs=[record.ledger_seq],
             origin=platform.settings.ledger_origin,
-            vkey=platform.ledger.verifier.vkey,
+            keys=platform.ledger,
+            policy=platform.finality,
         )
         return {
             "record": EvidenceOut.model_validate(record).model_dump(mode="json"),

@@ -63,10 +63,13 @@ async def _request_body(request: Request) -> bytes:
 
 def _witness(platform: PlatformDep) -> witness_svc.Witness:
     # Read per request: the trusted-logs file can change without a restart, and it is small.
+    settings = platform.settings
     return witness_svc.load_witness(
-        witness_svc.WitnessSettings(),
-        ledger_key_path=platform.settings.ledger_key_path,
-        ledger_origin=platform.settings.ledger_origin,
+        logs=settings.witness_logs,
+        state_dir=settings.witness_state,
+        name=settings.witness_name,
+        ledger_key_path=settings.ledger_key_path,
+        ledger_origin=settings.ledger_origin,
     )
 
 

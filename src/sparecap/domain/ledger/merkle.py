@@ -61,6 +61,13 @@ def _check_hash(what: str, value: bytes, error: type[LedgerError]) -> None:
         raise error(f"{what} must be {HASH_SIZE} bytes, got {len(value)}")
 
 
+def _check_path(what: str, proof: Sequence[bytes], error: type[LedgerError]) -> None:
+    # The message is built only on failure: formatting one per hash cost a fifth of a check.
+    for i, p in enumerate(proof):
+        if len(p) != HASH_SIZE:
+            _check_hash(f"{what}[{i}]", p, error)
+
+
 def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
     """The root that an inclusion proof implies for `leaf` (a leaf hash) at `index`.
 
@@ -72,28 +79,26 @@ def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequenc
     if not 0 <= index < size:
         raise InclusionProofError(f"leaf index {index} is outside a tree of size {size}")
     _check_hash("leaf hash", leaf, InclusionProofError)
-    for i, p in enumerate(proof):
-        _check_hash(f"inclusion proof[{i}]", p, InclusionProofError)
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            raise InclusionProofError(
-                f"inclusion proof has {len(proof)} hashes, more than a tree of size {size} needs"
-            )
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            # A right-edge node with no sibling at this level is promoted unchanged (§2.1.3.2 b.ii).
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
+    _check_path("inclusion proof", proof, InclusionProofError)
+    # The path splits in two (RFC 9162 §2.1.3.2 unrolled, as transparency-dev's verifier
+    # does): `inner` hashes below the level where the leaf's path meets the right edge, with a
+    # side given by the index's bits, then `border` hashes of complete subtrees to its left.
+    inner = (index ^ (size - 1)).bit_length()
+    needed = inner + (index >> inner).bit_count()
+    if len(proof) != needed:
+        amount = "more" if len(proof) > needed else "fewer"
         raise InclusionProofError(
-            f"inclusion proof has {len(proof)} hashes, fewer than a tree of size {size} needs"
+            f"inclusion proof has {len(proof)} hashes, {amount} than a tree of size {size} needs"
         )
+    # Verifying is hashing-bound (goal: 50,000 proofs/s on one core): call hashlib directly.
+    sha256, prefix, r = hashlib.sha256, NODE_PREFIX, leaf
+    for level, p in enumerate(proof[:inner]):
+        if index >> level & 1:
+            r = sha256(prefix + p + r).digest()
+        else:
+            r = sha256(prefix + r + p).digest()
+    for p in proof[inner:]:
+        r = sha256(prefix + p + r).digest()
     return r
 
 
@@ -136,8 +141,7 @@ def verify_consistency(
         return
     if not proof:
         raise ConsistencyProofError(f"empty consistency proof from size {size1} to {size2}")
-    for i, p in enumerate(proof):
-        _check_hash(f"consistency proof[{i}]", p, ConsistencyProofError)
+    _check_path("consistency proof", proof, ConsistencyProofError)
     fr, sr = _roots_from_consistency_proof(size1, size2, root1, proof)
     if fr != root1:
         raise ConsistencyProofError(

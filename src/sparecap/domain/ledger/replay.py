@@ -1,33 +1,24 @@
-"""Replaying the log: recompute its tree and booking states, and name the first divergence.
+"""Replaying the log: recompute its tree, hand each entry to its feature's replay, and name the
+first divergence.
 
-The replay folds entries one at a time and keeps only the log's right edge, the next pending
-checkpoint and one small state per booking, so it runs in memory that does not grow with the log.
-Every check reports the entry it concerns; the first failing check stops the replay, because
-after a divergence nothing later in the log can be trusted.
+The replay folds entries one at a time and keeps only the log's right edge and the next pending
+checkpoint; each feature's replay (bookings in replay_bookings.py; money and others beside it)
+keeps its own small state per subject, so the whole runs in memory that does not grow with the
+log. Every check reports the entry it concerns; the first failing check stops the replay,
+because after a divergence nothing later in the log can be trusted.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
-from datetime import datetime
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sparecap.domain.bookings import Event, Status, Transition, transition_for
 from sparecap.domain.ledger.entries import append_leaf, frontier_root
 from sparecap.domain.ledger.errors import LedgerError
 from sparecap.domain.ledger.merkle import leaf_hash
-
-BOOKING_EVENT = "booking.event"
-# The creation step of a booking (services/bookings.create_booking): it has no source state, so
-# the state machine's transition table does not list it.
-HOLD = "hold"
-HOLD_ACTORS = frozenset({"demander", "operator"})
-# What a transition other than a reschedule may never change, and what nothing ever changes.
-_FIXED_FOREVER = ("unit", "quantity", "currency")
-_FIXED_UNLESS_RESCHEDULED = ("start", "end", "price_minor")
 
 
 class Check(StrEnum):
@@ -37,9 +28,10 @@ class Check(StrEnum):
     PAYLOAD = "payload"  # payload vs its leaf hash, its columns, its JSON
     SUBTREE = "subtree"  # a stored complete-subtree hash vs the recomputed one
     CHECKPOINT = "checkpoint"  # a signed tree head: signature, row, root at its size
-    TRANSITION = "transition"  # a booking event the state machine cannot produce
+    TRANSITION = "transition"  # an entry its feature's rules cannot produce
     STATE = "state"  # the stored size and right edge vs the replayed ones
     BOOKING = "booking"  # a bookings row vs the state the log leaves it in
+    BALANCE = "balance"  # an account's balance in the journal vs the one the log adds up to
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,54 +88,41 @@ class StoredState:
     frontier: Sequence[bytes]
 
 
-@dataclass(frozen=True, slots=True)
-class BookingFacts:
-    """What the log says about a booking and the bookings table must agree with."""
+class EntryReplay(Protocol):
+    """A feature's replay: folds the entries of its kinds, in log order, into the state it later
+    compares with its tables; returns the divergence an entry shows, if any."""
 
-    status: str
-    unit: int
-    start: datetime
-    end: datetime
-    quantity: int
-    price_minor: int
-    currency: str
+    @property
+    def kinds(self) -> frozenset[str]: ...
+
+    def fold(self, seq: int, body: Mapping[str, Any]) -> Divergence | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayedBooking:
-    facts: BookingFacts
-    last_seq: int  # the last entry about the booking
+_R = TypeVar("_R", bound=EntryReplay)
 
 
 @dataclass(frozen=True, slots=True)
 class ReplayReport:
     divergence: Divergence | None
     entries: int  # entries replayed before the first divergence (all of them when ok)
-    booking_events: int
     checkpoints: int  # checkpoints whose root (and signature, given an opener) agreed
     root: bytes  # root of the replayed entries
     latest_checkpoint: SignedHead | None
-    bookings: Mapping[int, ReplayedBooking]
+    replays: tuple[EntryReplay, ...]
 
     @property
     def ok(self) -> bool:
         return self.divergence is None
 
+    def replay_of(self, kind: type[_R]) -> _R:
+        """The feature replay of this type that took part, with its folded state."""
+        for candidate in self.replays:
+            if isinstance(candidate, kind):
+                return candidate
+        raise LookupError(f"no {kind.__name__} took part in this replay")
+
 
 _Problem = tuple[str, str, str]  # what, expected, found
-
-
-class _MalformedError(Exception):
-    """A booking event whose data cannot be read."""
-
-
-@dataclass(frozen=True, slots=True)
-class _BookingEvent:
-    booking: int
-    event: str
-    source: str | None
-    actor: str
-    facts: BookingFacts
 
 
 def replay(
@@ -152,13 +131,15 @@ def replay(
     *,
     open_checkpoint: CheckpointOpener | None = None,
     state: StoredState | None = None,
+    replays: Sequence[EntryReplay] = (),
 ) -> ReplayReport:
-    """Replay `entries` (in stored seq order) against `checkpoints` (in size order).
+    """Replay `entries` (in stored seq order) against `checkpoints` (in size order), handing each
+    entry whose kind one of `replays` claims to that feature's replay.
 
     Both are consumed lazily, so callers can stream them; the replay stops reading at the first
     divergence. Without `open_checkpoint` signatures go unchecked but roots are still compared.
     """
-    replayer = _Replayer(checkpoints, open_checkpoint)
+    replayer = _Replayer(checkpoints, open_checkpoint, replays)
     divergence = replayer.reach_checkpoints()
     stream = iter(entries)
     while divergence is None and (entry := next(stream, None)) is not None:
@@ -169,15 +150,22 @@ def replay(
 
 
 class _Replayer:
-    """The fold: right edge, size, pending checkpoint and per-booking state."""
+    """The fold: right edge, size and pending checkpoint; features fold their own state."""
 
     def __init__(
-        self, checkpoints: Iterable[StoredCheckpoint], opener: CheckpointOpener | None
+        self,
+        checkpoints: Iterable[StoredCheckpoint],
+        opener: CheckpointOpener | None,
+        replays: Sequence[EntryReplay],
     ) -> None:
         self.size = 0
         self.frontier: list[bytes] = []
-        self.bookings: dict[int, ReplayedBooking] = {}
-        self.booking_events = 0
+        self.replays = tuple(replays)
+        self._by_kind: dict[str, EntryReplay] = {}
+        for feature in self.replays:
+            for kind in feature.kinds:
+                if self._by_kind.setdefault(kind, feature) is not feature:
+                    raise ValueError(f"two replays claim entries of kind {kind!r}")
         self.checkpoints = 0
         self.latest: SignedHead | None = None
         self._opener = opener
@@ -190,8 +178,9 @@ class _Replayer:
         if problem := _check_payload(entry):
             return Divergence(entry.seq, Check.PAYLOAD, *problem)
         divergence = self._append(entry) or self.reach_checkpoints()
-        if divergence is None and entry.kind == BOOKING_EVENT:
-            divergence = self._fold(entry.seq, json.loads(entry.payload))
+        feature = self._by_kind.get(entry.kind)
+        if divergence is None and feature is not None:
+            divergence = feature.fold(entry.seq, json.loads(entry.payload))
         return divergence
 
     def _append(self, entry: StoredEntry) -> Divergence | None:
@@ -231,23 +220,6 @@ class _Replayer:
         )
         return what, root.hex(), checkpoint.root_hash.hex()
 
-    def _fold(self, seq: int, body: Mapping[str, Any]) -> Divergence | None:
-        try:
-            event = _parse_booking_event(body)
-        except _MalformedError as exc:
-            return Divergence(seq, Check.TRANSITION, f"unreadable booking event: {exc}", "", "")
-        problem = _check_transition(self.bookings.get(event.booking), event)
-        if problem is None and body.get("subject") != f"booking:{event.booking}":
-            problem = "filed under another subject", f"booking:{event.booking}", body["subject"]
-        if problem is not None:
-            what, expected, found = problem
-            return Divergence(
-                seq, Check.TRANSITION, f"booking {event.booking}: {what}", expected, found
-            )
-        self.bookings[event.booking] = ReplayedBooking(event.facts, seq)
-        self.booking_events += 1
-        return None
-
     def finish(self, state: StoredState | None) -> Divergence | None:
         """After the last entry: checkpoints beyond the log, and the stored size and edge."""
         if self._pending is not None:
@@ -263,11 +235,10 @@ class _Replayer:
         return ReplayReport(
             divergence=divergence,
             entries=self.size,
-            booking_events=self.booking_events,
             checkpoints=self.checkpoints,
             root=frontier_root(self.frontier),
             latest_checkpoint=self.latest,
-            bookings=self.bookings,
+            replays=self.replays,
         )
 
 
@@ -348,131 +319,4 @@ def _check_state(state: StoredState, size: int, frontier: Sequence[bytes]) -> _P
     if list(state.frontier) != list(frontier):
         what = "the stored right edge of the tree, which the next append builds on, disagrees"
         return what, " ".join(h.hex() for h in frontier), " ".join(h.hex() for h in state.frontier)
-    return None
-
-
-def _parse_booking_event(body: Mapping[str, Any]) -> _BookingEvent:
-    data = body.get("data")
-    if not isinstance(data, dict):
-        raise _MalformedError("no data object")
-    facts = BookingFacts(
-        status=_text(data, "to"),
-        unit=_integer(data, "unit"),
-        start=_instant(data, "start"),
-        end=_instant(data, "end"),
-        quantity=_integer(data, "quantity"),
-        price_minor=_integer(data, "price_minor"),
-        currency=_text(data, "currency"),
-    )
-    source = data.get("from")
-    if source is not None and not isinstance(source, str):
-        raise _MalformedError("'from' is neither a status nor null")
-    booking, event = _integer(data, "booking"), _text(data, "event")
-    return _BookingEvent(booking, event, source, _text(data, "actor_role"), facts)
-
-
-def _text(data: Mapping[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str):
-        raise _MalformedError(f"{name!r} is missing or not text")
-    return value
-
-
-def _integer(data: Mapping[str, Any], name: str) -> int:
-    value = data.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise _MalformedError(f"{name!r} is missing or not an integer")
-    return value
-
-
-def _instant(data: Mapping[str, Any], name: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(_text(data, name))
-    except ValueError as exc:
-        raise _MalformedError(f"{name!r} is not an ISO 8601 instant") from exc
-    if value.tzinfo is None:
-        raise _MalformedError(f"{name!r} has no time zone")
-    return value
-
-
-def _check_transition(current: ReplayedBooking | None, event: _BookingEvent) -> _Problem | None:
-    """Why the state machine could not have produced `event`, or None if it could."""
-    if event.event == HOLD:
-        return _check_hold(current, event)
-    if current is None:
-        return f"{event.event} of a booking no hold entry created", "a hold first", event.event
-    try:
-        transition = transition_for(Event(event.event))
-    except ValueError:
-        return "unknown event", "an event of the state machine", event.event
-    return _check_move(current.facts, event, transition) or _check_unchanged(current.facts, event)
-
-
-def _check_move(
-    before: BookingFacts, event: _BookingEvent, transition: Transition
-) -> _Problem | None:
-    status = before.status
-    if event.source != status:
-        what = f"{event.event} from a state the booking was not in"
-        return what, f"from {status}", f"from {event.source}"
-    if Status(status) not in transition.sources:
-        allowed = ", ".join(sorted(transition.sources))
-        return f"{event.event} is not allowed from {status}", f"from {allowed}", f"from {status}"
-    target = transition.target.value if transition.target else status
-    if event.facts.status != target:
-        what = f"{event.event} from {status} leads elsewhere"
-        return what, f"to {target}", f"to {event.facts.status}"
-    if event.actor not in transition.actors:
-        allowed = ", ".join(sorted(transition.actors))
-        return f"a {event.actor} may not {event.event}", f"one of {allowed}", event.actor
-    return None
-
-
-def _check_hold(current: ReplayedBooking | None, event: _BookingEvent) -> _Problem | None:
-    if current is not None:
-        return "held a second time", "one hold", f"another hold after entry {current.last_seq}"
-    if event.source is not None or event.facts.status != Status.HELD:
-        what = "a hold goes from nothing to held"
-        return what, "None -> held", f"{event.source} -> {event.facts.status}"
-    if event.actor not in HOLD_ACTORS:
-        return f"a {event.actor} may not hold", "demander or operator", event.actor
-    return None
-
-
-def _check_unchanged(before: BookingFacts, event: _BookingEvent) -> _Problem | None:
-    fixed: tuple[str, ...] = _FIXED_FOREVER
-    if event.event != Event.RESCHEDULE:
-        fixed += _FIXED_UNLESS_RESCHEDULED
-    for name in fixed:
-        old, new = getattr(before, name), getattr(event.facts, name)
-        if old != new:
-            return f"{event.event} changed its {name}", _show(old), _show(new)
-    return None
-
-
-def _show(value: object) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def compare_booking(
-    booking_id: int, replayed: ReplayedBooking | None, row: BookingFacts | None
-) -> Divergence | None:
-    """The first field where a bookings row differs from the state the log leaves it in."""
-    if replayed is None:
-        what = f"booking {booking_id} is in the bookings table but no log entry is about it"
-        return Divergence(None, Check.BOOKING, what, "no booking", "a bookings row")
-    seq = replayed.last_seq
-    if row is None:
-        what = (
-            f"booking {booking_id} is on the log (last entry {seq}) but not in the bookings table"
-        )
-        return Divergence(seq, Check.BOOKING, what, "a bookings row", "no row")
-    for field in fields(BookingFacts):
-        logged, stored = getattr(replayed.facts, field.name), getattr(row, field.name)
-        if logged != stored:
-            what = (
-                f"booking {booking_id}: its {field.name} in the bookings table differs from the "
-                f"log, whose last entry about it is {seq}"
-            )
-            return Divergence(seq, Check.BOOKING, what, _show(logged), _show(stored))
     return None
