@@ -12,11 +12,13 @@ from sparecap.api.errors import install_error_handlers
 from sparecap.api.routes import (
     bookings,
     categories,
+    demands,
     evidence,
     ledger,
     money,
     participants,
     resources,
+    rounds,
     search,
     status,
     tlog,
@@ -57,6 +59,8 @@ def create_app(platform: Platform, *, background: bool = True) -> FastAPI:
         evidence.router,
         money.router,  # before bookings: /bookings/{id}/payments is not a transition
         bookings.router,
+        demands.router,
+        rounds.router,
         tlog.router,
     ):
         app.include_router(router)

@@ -15,6 +15,7 @@ from rich.table import Table
 from sparecap.api.app import create_app
 from sparecap.bootstrap import Platform
 from sparecap.bootstrap.scheduler import run_timers_once
+from sparecap.cli import demands as demands_cli
 from sparecap.cli import ledger as ledger_cli
 from sparecap.cli import match as match_cli
 from sparecap.cli import money as money_cli
@@ -36,6 +37,7 @@ app.add_typer(timers_app, name="timers")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(match_cli.app, name="match")
 app.add_typer(money_cli.app, name="money")
+app.add_typer(demands_cli.app, name="demand")
 
 console = Console()
 

@@ -1,0 +1,104 @@
+"""The `sparecap demand` commands: list demands, explain one, run a matching round."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sparecap.cli.common import DatabaseOpt, open_platform, service_errors
+from sparecap.domain.demands import DemandStatus
+from sparecap.services.demands import list_demands
+from sparecap.services.matches import explain_demand
+from sparecap.services.participants import get_participant, principal_of
+from sparecap.services.principals import Principal
+from sparecap.services.rounds import RoundIn, WeightsIn, run_round
+
+app = typer.Typer(help="Demand posts and matching rounds.", no_args_is_help=True)
+console = Console()
+
+AsOpt = Annotated[
+    int, typer.Option("--as", help="Participant id to act as (its roles decide what it may do)")
+]
+
+
+def _principal(session: object, participant_id: int) -> Principal:
+    return principal_of(get_participant(session, participant_id=participant_id))  # type: ignore[arg-type]
+
+
+@app.command("list")
+def list_(
+    as_: AsOpt,
+    status: Annotated[DemandStatus | None, typer.Option(help="Only this status")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Demands the participant may see, one per line."""
+    with open_platform(database) as platform, service_errors(), platform.db.read() as session:
+        rows = list_demands(session, principal=_principal(session, as_), status=status, limit=500)
+        table = Table("id", "status", "quantity", "deadline", "ceiling", "last reason")
+        for d in rows:
+            done = f"{d.matched_quantity}/{d.quantity} {d.quantity_unit}"
+            ceiling = f"{d.max_price_minor} {d.currency}"
+            table.add_row(
+                str(d.id), d.status, done, d.deadline.isoformat(), ceiling, d.last_reason or ""
+            )
+        console.print(table)
+
+
+@app.command()
+def explain(
+    demand_id: Annotated[int, typer.Argument(help="The demand to explain")],
+    as_: AsOpt,
+    database: DatabaseOpt = None,
+) -> None:
+    """A demand's matches with their cost breakdown, and why rounds missed it."""
+    with open_platform(database) as platform, service_errors(), platform.db.read() as session:
+        why = explain_demand(session, principal=_principal(session, as_), demand_id=demand_id)
+        d = why.demand
+        typer.echo(
+            f"demand {d.id}: {d.status}, {d.matched_quantity}/{d.quantity} {d.quantity_unit}"
+        )
+        for m in why.matches:
+            window = f"{m.start_at.isoformat()}..{m.end_at.isoformat()}"
+            typer.echo(
+                f"match {m.id}: booking {m.booking_id} on unit {m.unit_id}, {window}, "
+                f"cost {json.dumps(m.cost)}"
+            )
+        for u in why.unmatched:
+            typer.echo(f"round {u.round_id}: unmatched: {u.reason} {json.dumps(u.detail)}")
+
+
+@app.command("round")
+def round_(  # noqa: PLR0917 - Typer reads options from positional parameters
+    as_: AsOpt,
+    category: Annotated[str | None, typer.Option(help="Only demands of this category")] = None,
+    fairness_share: Annotated[
+        float | None, typer.Option(help="Most of the round one provider may take, in (0, 1]")
+    ] = None,
+    per_km: Annotated[int, typer.Option(help="Cost in minor units per km")] = WeightsIn().per_km,
+    per_hour_late: Annotated[
+        int, typer.Option(help="Cost in minor units per hour after the earliest start")
+    ] = WeightsIn().per_hour_late,
+    database: DatabaseOpt = None,
+) -> None:
+    """Run a batch round now (operators): hold the matches, record why the rest missed."""
+    with open_platform(database) as platform, service_errors():
+        try:
+            weights = WeightsIn(per_km=per_km, per_hour_late=per_hour_late)
+            spec = RoundIn(category=category, fairness_share=fairness_share, weights=weights)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        with platform.db.write() as session:
+            result = run_round(session, ctx=platform.ctx, principal=_principal(session, as_),
+                               spec=spec)  # fmt: skip
+            rnd = result.round
+            typer.echo(f"round {rnd.id}: {rnd.matched}/{rnd.demands} demands matched, "
+                       f"objective {rnd.objective}, lost races {rnd.lost_races}")  # fmt: skip
+            reasons: dict[str, int] = {}
+            for u in result.unmatched:
+                reasons[u.reason] = reasons.get(u.reason, 0) + 1
+            for reason, count in sorted(reasons.items()):
+                typer.echo(f"unmatched: {reason}: {count}")

@@ -1,0 +1,292 @@
+"""Demand posts: posting a need, reading it, its lifecycle, and the ledger entry of every change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sparecap.db.demands import Demand
+from sparecap.db.models import Category
+from sparecap.domain.categories import AttributeValidationError, FieldType
+from sparecap.domain.clock import ensure_utc
+from sparecap.domain.demands import (
+    LIVE,
+    DemandActor,
+    DemandEvent,
+    DemandStatus,
+    LifecycleError,
+    QuantityUnit,
+    match_event,
+    resolve_demand,
+)
+from sparecap.domain.geo import valid_point
+from sparecap.domain.ledger.entries import pseudonym
+from sparecap.domain.money import MAX_MINOR, MINOR_UNIT_EXPONENT
+from sparecap.services.categories import get_category, schema_of
+from sparecap.services.context import ServiceContext
+from sparecap.services.errors import ConflictError, InvalidInputError, NotFoundError
+from sparecap.services.ledger import append_entry
+from sparecap.services.principals import Principal, Role
+from sparecap.services.search import MAX_RADIUS_KM
+
+MAX_QUANTITY = 10**9
+
+
+class DemandIn(BaseModel):
+    """A posted need. max_price_minor is the ceiling per hour, slot or piece."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str
+    title: str = Field(default="", max_length=200)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    quantity_unit: QuantityUnit
+    earliest_start: AwareDatetime
+    deadline: AwareDatetime
+    lat: float | None = None
+    lon: float | None = None
+    max_distance_km: float | None = Field(default=None, gt=0, le=MAX_RADIUS_KM)
+    max_price_minor: int = Field(ge=0, le=MAX_MINOR)
+    currency: str
+    splittable: bool = False
+    min_lot: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> DemandIn:
+        if self.deadline <= self.earliest_start:
+            raise ValueError("deadline must be after earliest_start")
+        if self.currency not in MINOR_UNIT_EXPONENT:
+            raise ValueError(f"unknown currency {self.currency!r}")
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon go together")
+        if self.lat is not None and self.lon is not None and not valid_point(self.lat, self.lon):
+            raise ValueError("lat must be within ±90 and lon within ±180")
+        if self.max_distance_km is not None and self.lat is None:
+            raise ValueError("max_distance_km needs a location (lat, lon)")
+        if self.min_lot > self.quantity:
+            raise ValueError("min_lot cannot exceed the quantity")
+        if self.splittable and self.quantity_unit is not QuantityUnit.PIECES:
+            raise ValueError("only pieces can be split across lines")
+        return self
+
+
+def _check_required(category: Category, required: dict[str, Any]) -> None:
+    """Required attributes use the category's names and types (numbers are minimums)."""
+    schema = schema_of(category)
+    problems = [f"{name}: unknown attribute" for name in required if name not in schema.fields]
+    for name, wanted in required.items():
+        spec = schema.fields.get(name)
+        if spec is None:
+            continue
+        numeric = spec.type in (FieldType.INTEGER, FieldType.NUMBER)
+        if numeric and (isinstance(wanted, bool) or not isinstance(wanted, int | float)):
+            problems.append(f"{name}: expected a number")
+        elif spec.type is FieldType.STRING_LIST and not isinstance(wanted, list | str):
+            problems.append(f"{name}: expected a list of text values")
+        elif spec.type is FieldType.ENUM and wanted not in spec.values:
+            problems.append(f"{name}: {wanted!r} is not one of {list(spec.values)}")
+    if problems:
+        error = AttributeValidationError(problems)
+        raise InvalidInputError(
+            f"required attributes do not fit category {category.code!r}: {error}",
+            code="invalid_attributes",
+            problems=problems,
+        )
+
+
+def post_demand(
+    session: Session, *, ctx: ServiceContext, principal: Principal, spec: DemandIn
+) -> Demand:
+    principal.require(Role.DEMANDER, Role.OPERATOR)
+    category = get_category(session, code=spec.category)
+    _check_required(category, spec.attributes)
+    now = ctx.clock.now()
+    if ensure_utc(spec.deadline) <= now:
+        raise InvalidInputError("the deadline has already passed", code="invalid_window")
+    demand = Demand(
+        demander_id=principal.participant_id,
+        category_id=category.id,
+        title=spec.title,
+        attributes=spec.attributes,
+        quantity=spec.quantity,
+        quantity_unit=spec.quantity_unit.value,
+        matched_quantity=0,
+        earliest_start=ensure_utc(spec.earliest_start),
+        deadline=ensure_utc(spec.deadline),
+        lat=spec.lat,
+        lon=spec.lon,
+        max_distance_km=spec.max_distance_km,
+        max_price_minor=spec.max_price_minor,
+        currency=spec.currency,
+        splittable=spec.splittable,
+        min_lot=spec.min_lot,
+        status=DemandStatus.OPEN.value,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(demand)
+    session.flush()
+    record_demand(session, ctx, demand, event="post", category=category.code)
+    return demand
+
+
+def record_demand(
+    session: Session, ctx: ServiceContext, demand: Demand, *, event: str, **extra: Any
+) -> None:
+    """The ledger entry of a demand change. The place stays off the log: it may be a home."""
+    append_entry(
+        session,
+        kind="demand.event",
+        subject=f"demand:{demand.id}",
+        at=ctx.clock.now(),
+        data={
+            "demand": demand.id,
+            "event": event,
+            "status": demand.status,
+            "demander": pseudonym(ctx.ledger_salt, "participant", demand.demander_id),
+            "quantity": demand.quantity,
+            "quantity_unit": demand.quantity_unit,
+            "matched_quantity": demand.matched_quantity,
+            "earliest_start": demand.earliest_start.isoformat(),
+            "deadline": demand.deadline.isoformat(),
+            "max_price_minor": demand.max_price_minor,
+            "currency": demand.currency,
+            **extra,
+        },
+    )
+
+
+def get_demand(session: Session, *, principal: Principal, demand_id: int) -> Demand:
+    """Its demander and staff see a demand always; providers see live ones, to quote on."""
+    demand = session.get(Demand, demand_id)
+    if demand is None or not may_see(principal, demand):
+        raise NotFoundError(f"demand {demand_id} not found", code="unknown_demand")
+    return demand
+
+
+def may_see(principal: Principal, demand: Demand) -> bool:
+    if principal.reads_everything or principal.participant_id == demand.demander_id:
+        return True
+    return Role.PROVIDER in principal.roles and DemandStatus(demand.status) in LIVE
+
+
+def list_demands(
+    session: Session,
+    *,
+    principal: Principal,
+    status: DemandStatus | None = None,
+    category: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Demand]:
+    query = select(Demand)
+    if not principal.reads_everything:
+        mine = Demand.demander_id == principal.participant_id
+        if Role.PROVIDER in principal.roles:
+            mine = mine | Demand.status.in_([s.value for s in LIVE])
+        query = query.where(mine)
+    if status is not None:
+        query = query.where(Demand.status == status.value)
+    if category is not None:
+        query = query.where(Demand.category_id == get_category(session, code=category).id)
+    return list(session.scalars(query.order_by(Demand.id).limit(limit).offset(offset)))
+
+
+def load_for_change(session: Session, demand_id: int) -> Demand:
+    # Row lock on PostgreSQL, so a round, a quote acceptance and a withdrawal of one demand
+    # serialise; SQLite's single writer already does.
+    demand = session.scalar(select(Demand).where(Demand.id == demand_id).with_for_update())
+    if demand is None:
+        raise NotFoundError(f"demand {demand_id} not found", code="unknown_demand")
+    return demand
+
+
+def actor_of(principal: Principal, demand: Demand) -> DemandActor:
+    if principal.participant_id == demand.demander_id:
+        return DemandActor.DEMANDER
+    if principal.is_operator:
+        return DemandActor.OPERATOR
+    raise NotFoundError(f"demand {demand.id} not found", code="unknown_demand")
+
+
+def apply_event(
+    session: Session,
+    ctx: ServiceContext,
+    demand: Demand,
+    event: DemandEvent,
+    actor: DemandActor,
+    **extra: Any,
+) -> None:
+    try:
+        transition = resolve_demand(event, DemandStatus(demand.status), actor)
+    except LifecycleError as exc:
+        raise ConflictError(str(exc), code=exc.code) from exc
+    demand.status = transition.target.value
+    demand.updated_at = ctx.clock.now()
+    record_demand(session, ctx, demand, event=event.value, actor_role=actor.value, **extra)
+
+
+def change_demand(
+    session: Session,
+    *,
+    ctx: ServiceContext,
+    principal: Principal,
+    demand_id: int,
+    event: DemandEvent,
+) -> Demand:
+    """Withdraw or close a demand (its demander or an operator)."""
+    if event not in (DemandEvent.WITHDRAW, DemandEvent.CLOSE):
+        raise InvalidInputError(f"{event} is the engine's to make", code="invalid_transition")
+    demand = load_for_change(session, demand_id)
+    apply_event(session, ctx, demand, event, actor_of(principal, demand))
+    session.flush()
+    return demand
+
+
+def add_matched(
+    session: Session,
+    ctx: ServiceContext,
+    demand: Demand,
+    quantity: int,
+    actor: DemandActor,
+    **match: Any,
+) -> None:
+    """Count `quantity` more as matched and move the demand on (partially or fully matched).
+
+    One ledger entry records both the demand's change and the match that caused it.
+    """
+    demand.matched_quantity += quantity
+    demand.last_reason = None
+    event = match_event(demand.matched_quantity, demand.quantity)
+    apply_event(session, ctx, demand, event, actor, **match)
+
+
+def expire_demands(session: Session, *, ctx: ServiceContext, limit: int = 1000) -> int:
+    """Expire live demands whose deadline has passed; returns how many."""
+    now = ctx.clock.now()
+    query = (
+        select(Demand)
+        .where(Demand.status.in_([s.value for s in LIVE]), Demand.deadline <= now)
+        .order_by(Demand.deadline, Demand.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    expired = 0
+    for demand in session.scalars(query):
+        apply_event(session, ctx, demand, DemandEvent.EXPIRE, DemandActor.SYSTEM)
+        expired += 1
+    session.flush()
+    return expired
+
+
+def remaining(demand: Demand) -> int:
+    return max(0, demand.quantity - demand.matched_quantity)
+
+
+def is_live(demand: Demand, now: datetime) -> bool:
+    return DemandStatus(demand.status) in LIVE and demand.deadline > now

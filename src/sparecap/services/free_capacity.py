@@ -1,0 +1,165 @@
+"""Free capacity of many resources at once: open time minus existing bookings and holds.
+
+The per-resource `free_time` of services/availability reads the database once per resource; a
+round asks about thousands, so this module reads exceptions and blocking bookings for all of
+them in a few queries and keeps the answer per resource for the whole round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sparecap.db.models import AvailabilityException, Booking, Resource
+from sparecap.domain.availability import (
+    BookingRules,
+    ExceptionKind,
+    Interval,
+    Load,
+    PlanException,
+    WeeklyWindow,
+    bookable_span,
+    expand,
+    free_windows,
+    merge,
+    pooled_free_windows,
+)
+from sparecap.domain.bookings import BLOCKING
+from sparecap.services.resources import rules_of, zone_of
+
+# Ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.
+CHUNK = 500
+_BLOCKING = [s.value for s in BLOCKING]
+# Bookings are read this far beyond the span, so a buffer reaching into it is never missed.
+_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Busy:
+    start_at: datetime
+    end_at: datetime
+    block_start: datetime
+    block_end: datetime
+    quantity: int
+
+
+@dataclass(slots=True)
+class UnitFree:
+    unit_id: int
+    capacity: int
+    exclusive: bool
+    free: list[Interval]  # where one more booking of quantity 1 fits
+    loads: list[Load] = field(default_factory=list)  # pooled units: what is already booked
+
+    def free_rate(self, window: Interval) -> int:
+        """Capacity a pooled unit has left throughout `window` (its busiest moment decides)."""
+        peak = _peak_load(self.loads, window)
+        return max(0, self.capacity - peak)
+
+
+@dataclass(slots=True)
+class ResourceFree:
+    resource: Resource
+    rules: BookingRules
+    zone: ZoneInfo
+    bookable: Interval | None  # where a booking may start, given notice and booking window
+    units: list[UnitFree]
+    # Earliest fits already found, by (unit, span start, span end, duration): demands of one
+    # round cluster on a few start times and lengths, so most lookups repeat.
+    fits: dict[tuple[int, datetime, datetime, timedelta], Interval | None] = field(
+        default_factory=dict
+    )
+
+
+def _peak_load(loads: Sequence[Load], window: Interval) -> int:
+    points = sorted(
+        {window.start}
+        | {ld.interval.start for ld in loads if window.start < ld.interval.start < window.end}
+    )
+    return max(
+        (sum(ld.quantity for ld in loads if ld.interval.start <= at < ld.interval.end)
+         for at in points),
+        default=0,
+    )  # fmt: skip
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+def load_free_capacity(
+    session: Session, *, resources: Sequence[Resource], span: Interval, now: datetime
+) -> dict[int, ResourceFree]:
+    """Per resource id, where each of its units is free within `span`."""
+    ids = sorted(r.id for r in resources)
+    exceptions = _exceptions(session, ids, span)
+    bookings = _bookings(session, ids, span)
+    result: dict[int, ResourceFree] = {}
+    for resource in resources:
+        rules, zone = rules_of(resource), zone_of(resource)
+        bookable = bookable_span(rules, now, span)
+        units: list[UnitFree] = []
+        opened: list[Interval] = []
+        if bookable is not None:
+            windows = [
+                WeeklyWindow(w.weekday, w.start_minute, w.end_minute) for w in resource.windows
+            ]
+            opened = merge(expand(windows, exceptions.get(resource.id, []), zone, span))
+        for unit in resource.units:
+            rows = bookings.get(unit.id, [])
+            if unit.exclusive:
+                blocks = [Interval(b.block_start, b.block_end) for b in rows]
+                free = free_windows(opened, blocks, rules)
+                units.append(UnitFree(unit.id, 1, True, free))
+            else:
+                loads = [Load(Interval(b.start_at, b.end_at), b.quantity) for b in rows]
+                free = pooled_free_windows(opened, loads, unit.capacity, 1, rules)
+                units.append(UnitFree(unit.id, unit.capacity, False, free, loads))
+        result[resource.id] = ResourceFree(resource, rules, zone, bookable, units)
+    return result
+
+
+def _exceptions(
+    session: Session, ids: Sequence[int], span: Interval
+) -> dict[int, list[PlanException]]:
+    found: dict[int, list[PlanException]] = {}
+    for chunk in _chunks(ids):
+        query = select(AvailabilityException).where(
+            AvailabilityException.resource_id.in_(chunk),
+            AvailabilityException.start_at < span.end,
+            span.start < AvailabilityException.end_at,
+        )
+        for e in session.scalars(query):
+            found.setdefault(e.resource_id, []).append(
+                PlanException(Interval(e.start_at, e.end_at), ExceptionKind(e.kind))
+            )
+    return found
+
+
+def _bookings(session: Session, ids: Sequence[int], span: Interval) -> dict[int, list[_Busy]]:
+    """Blocking bookings by unit."""
+    found: dict[int, list[_Busy]] = {}
+    columns = (
+        Booking.unit_id,
+        Booking.start_at,
+        Booking.end_at,
+        Booking.block_start,
+        Booking.block_end,
+        Booking.quantity,
+    )
+    for chunk in _chunks(ids):
+        query = select(*columns).where(
+            Booking.resource_id.in_(chunk),
+            Booking.status.in_(_BLOCKING),
+            Booking.block_start < span.end + _SLACK,
+            span.start - _SLACK < Booking.block_end,
+        )
+        for row in session.execute(query):
+            found.setdefault(row.unit_id, []).append(_Busy(*row[1:]))
+    return found

@@ -1,0 +1,320 @@
+"""Matching rounds: instant match for one demand, batch rounds for all, and the holds they write.
+
+Holds go through the core booking service, so the database's capacity guards decide. When a
+hold loses a race with a direct booking, the round tries the demand's next spare offer and, if
+none is left, records why; it never forces a booking.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sparecap.db.demands import Demand, Match, MatchRound, Unmatched
+from sparecap.db.models import Booking
+from sparecap.domain.demands import LIVE, DemandActor, QuantityUnit, UnmatchedReason
+from sparecap.domain.matching.costs import CostWeights, provider_cap
+from sparecap.services.bookings import BookingIn, create_booking
+from sparecap.services.candidates import (
+    DemandCandidates,
+    Eligibility,
+    Offer,
+    allow_all,
+    find_candidates,
+    rate_for,
+)
+from sparecap.services.capacity import CapacityConflictError
+from sparecap.services.categories import get_category
+from sparecap.services.context import ServiceContext
+from sparecap.services.demands import (
+    actor_of,
+    add_matched,
+    expire_demands,
+    is_live,
+    load_for_change,
+    remaining,
+)
+from sparecap.services.errors import ConflictError, InvalidInputError
+from sparecap.services.ledger import append_entry
+from sparecap.services.principals import Principal, Role
+from sparecap.services.round_plan import Plan, plan_round
+
+MAX_ROUND_DEMANDS = 100_000
+DEFAULT_WEIGHTS = CostWeights()
+
+
+class WeightsIn(BaseModel):
+    """Cost weights (domain/matching/costs.py explains the defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    price: int = Field(default=DEFAULT_WEIGHTS.price, ge=0, le=1000)
+    per_km: int = Field(default=DEFAULT_WEIGHTS.per_km, ge=0, le=10**7)
+    per_hour_late: int = Field(default=DEFAULT_WEIGHTS.per_hour_late, ge=0, le=10**7)
+
+    def to_domain(self) -> CostWeights:
+        return CostWeights(self.price, self.per_km, self.per_hour_late)
+
+
+class RoundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str | None = None
+    fairness_share: float | None = Field(
+        default=None, gt=0, le=1, description="most of a round's demands one provider may take"
+    )
+    weights: WeightsIn = Field(default_factory=WeightsIn)
+    limit: int = Field(default=20_000, ge=1, le=MAX_ROUND_DEMANDS)
+
+
+@dataclass(slots=True)
+class RoundResult:
+    round: MatchRound
+    matches: list[Match] = field(default_factory=list)
+    unmatched: list[Unmatched] = field(default_factory=list)
+
+
+def run_round(
+    session: Session,
+    *,
+    ctx: ServiceContext,
+    principal: Principal,
+    spec: RoundIn,
+    eligibility: Eligibility = allow_all,
+) -> RoundResult:
+    """Match every live demand (of a category, up to `limit`, oldest first) in one round."""
+    principal.require(Role.OPERATOR)
+    expire_demands(session, ctx=ctx)
+    query = select(Demand).where(
+        Demand.status.in_([s.value for s in LIVE]), Demand.deadline > ctx.clock.now()
+    )
+    if spec.category is not None:
+        query = query.where(Demand.category_id == get_category(session, code=spec.category).id)
+    # SKIP LOCKED: a demand whose quote is being accepted right now waits for the next round.
+    query = query.order_by(Demand.id).limit(spec.limit).with_for_update(skip_locked=True)
+    demands = list(session.scalars(query))
+    weights = spec.weights.to_domain()
+    # Phase times go into the round's record: they tell an operator where a slow round went.
+    started = time.perf_counter()
+    cands = find_candidates(
+        session, ctx=ctx, demands=demands, weights=weights, eligibility=eligibility
+    )
+    found = time.perf_counter()
+    plan = plan_round(cands, provider_cap=provider_cap(spec.fairness_share, len(demands)))
+    solved = time.perf_counter()
+    rnd = _new_round(session, ctx, principal, "batch", spec)
+    result = _write(session, ctx, rnd, cands, plan)
+    rnd.solvers = {
+        **plan.solvers,
+        "phase_seconds": {
+            "candidates": round(found - started, 3),
+            "solve": round(solved - found, 3),
+            "holds": round(time.perf_counter() - solved, 3),
+        },
+    }
+    return result
+
+
+def instant_match(
+    session: Session,
+    *,
+    ctx: ServiceContext,
+    principal: Principal,
+    demand_id: int,
+    weights: WeightsIn,
+    eligibility: Eligibility = allow_all,
+) -> RoundResult:
+    """The best feasible offer for one demand, held at once (cheapest first; on a lost race,
+    the next). Pieces of a splittable order may take several lines, cheapest first."""
+    demand = load_for_change(session, demand_id)
+    actor_of(principal, demand)  # its demander or an operator
+    if not is_live(demand, ctx.clock.now()):
+        raise ConflictError(f"demand {demand_id} is {demand.status}", code="demand_not_live")
+    cands = find_candidates(
+        session, ctx=ctx, demands=[demand], weights=weights.to_domain(), eligibility=eligibility
+    )
+    plan = Plan(tries={demand.id: list(cands[demand.id].offers)})
+    rnd = _new_round(session, ctx, principal, "instant", RoundIn(weights=weights))
+    return _write(session, ctx, rnd, cands, plan)
+
+
+def _new_round(
+    session: Session, ctx: ServiceContext, principal: Principal, kind: str, spec: RoundIn
+) -> MatchRound:
+    rnd = MatchRound(
+        kind=kind,
+        started_by=principal.participant_id,
+        weights=spec.weights.model_dump(),
+        fairness_share=spec.fairness_share,
+        solvers={},
+        created_at=ctx.clock.now(),
+    )
+    session.add(rnd)
+    session.flush()
+    return rnd
+
+
+def _write(
+    session: Session,
+    ctx: ServiceContext,
+    rnd: MatchRound,
+    cands: dict[int, DemandCandidates],
+    plan: Plan,
+) -> RoundResult:
+    result = RoundResult(rnd)
+    for demand_id in sorted(cands):
+        c = cands[demand_id]
+        lost = _take(
+            session, ctx, rnd, c.demand, tries=plan.tries.get(demand_id, []), result=result
+        )
+        rnd.lost_races += lost
+        if remaining(c.demand) > 0:
+            reason = _reason(c, plan, lost)
+            result.unmatched.append(_unmatched(session, ctx, rnd, c, reason))
+    rnd.demands = len(cands)
+    rnd.matched = len({m.demand_id for m in result.matches})
+    rnd.objective = sum(int(m.cost["total"]) for m in result.matches)
+    rnd.solvers = plan.solvers
+    append_entry(
+        session,
+        kind="match.round",
+        subject=f"round:{rnd.id}",
+        at=ctx.clock.now(),
+        data={
+            "round": rnd.id,
+            "kind": rnd.kind,
+            "demands": rnd.demands,
+            "matched": rnd.matched,
+            "lost_races": rnd.lost_races,
+            "objective": rnd.objective,
+            "weights": rnd.weights,
+            "fairness_share": rnd.fairness_share,
+        },
+    )
+    session.flush()
+    return result
+
+
+def _take(
+    session: Session,
+    ctx: ServiceContext,
+    rnd: MatchRound,
+    demand: Demand,
+    *,
+    tries: list[Offer],
+    result: RoundResult,
+) -> int:
+    """Hold the demand's offers in order until it is served; returns the races lost."""
+    lost = 0
+    is_time = QuantityUnit(demand.quantity_unit) is not QuantityUnit.PIECES
+    for offer in tries:
+        need = remaining(demand)
+        if need == 0:
+            break
+        quantity = need if is_time else min(need, offer.quantity)
+        try:
+            booking = _hold(session, ctx, demand, offer, quantity=quantity, is_time=is_time)
+        except CapacityConflictError:
+            lost += 1
+            continue
+        match = _record(session, ctx, rnd, demand, offer, quantity=quantity, booking=booking)
+        result.matches.append(match)
+    return lost
+
+
+def _hold(
+    session: Session,
+    ctx: ServiceContext,
+    demand: Demand,
+    offer: Offer,
+    *,
+    quantity: int,
+    is_time: bool,
+) -> Booking:
+    """A hold in the demander's name. The booking service refuses before writing, or inside its
+    own savepoint, so a refusal leaves the rest of the round intact without another one here."""
+    demander = Principal(demand.demander_id, frozenset({Role.DEMANDER}))
+    request = BookingIn(
+        resource_id=offer.resource_id,
+        unit_id=offer.unit_id,
+        start=offer.window.start,
+        end=offer.window.end,
+        quantity=1 if is_time else rate_for(quantity, offer.window),
+        hold=True,
+        note=f"demand {demand.id}",
+    )
+    try:
+        return create_booking(session, ctx=ctx, principal=demander, request=request)
+    except InvalidInputError as exc:
+        # The offer broke a booking rule the candidate filter could not see (a DST edge):
+        # to the demand it is the same as a taken window.
+        raise CapacityConflictError(exc.message) from exc
+
+
+def _record(
+    session: Session,
+    ctx: ServiceContext,
+    rnd: MatchRound,
+    demand: Demand,
+    offer: Offer,
+    *,
+    quantity: int,
+    booking: Booking,
+) -> Match:
+    cost = offer.cost.as_dict()
+    match = Match(
+        round_id=rnd.id,
+        demand_id=demand.id,
+        booking_id=booking.id,
+        provider_id=offer.provider_id,
+        resource_id=offer.resource_id,
+        unit_id=offer.unit_id,
+        quantity=quantity,
+        start_at=offer.window.start,
+        end_at=offer.window.end,
+        price_minor=booking.price_minor,
+        currency=booking.currency,
+        distance_km=offer.distance_km,
+        cost=cost,
+        created_at=ctx.clock.now(),
+    )
+    session.add(match)
+    session.flush()
+    add_matched(session, ctx, demand, quantity, DemandActor.SYSTEM, match=match.id,
+                round=rnd.id, booking=booking.id, cost=cost)  # fmt: skip
+    return match
+
+
+def _reason(c: DemandCandidates, plan: Plan, lost: int) -> UnmatchedReason:
+    if c.reason is not None:
+        return c.reason
+    if lost:
+        return UnmatchedReason.LOST_RACE
+    if c.demand.id in plan.capped:
+        return UnmatchedReason.FAIRNESS_CAP
+    if c.demand.id in plan.below_lot:
+        return UnmatchedReason.BELOW_MIN_LOT
+    return UnmatchedReason.CANDIDATES_TAKEN
+
+
+def _unmatched(
+    session: Session,
+    ctx: ServiceContext,
+    rnd: MatchRound,
+    c: DemandCandidates,
+    reason: UnmatchedReason,
+) -> Unmatched:
+    c.demand.last_reason = reason.value
+    row = Unmatched(
+        round_id=rnd.id,
+        demand_id=c.demand.id,
+        reason=reason.value,
+        detail={"after_filter": c.counts, "remaining": remaining(c.demand)},
+        created_at=ctx.clock.now(),
+    )
+    session.add(row)
+    return row

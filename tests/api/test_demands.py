@@ -1,0 +1,103 @@
+"""Demands, quotes, instant match and rounds over HTTP: roles, codes, idempotency, no writes
+on refusal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sparecap.bootstrap import Platform
+from tests.api.conftest import Api
+from tests.support.market import Party, charger_spec, make_resource
+
+TEN = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def demand_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "category": "ev_charger",
+        "attributes": {"kw": 50},
+        "quantity": 1,
+        "quantity_unit": "hours",
+        "earliest_start": TEN.isoformat(),
+        "deadline": (TEN + 4 * HOUR).isoformat(),
+        "lat": 31.23,
+        "lon": 121.47,
+        "max_distance_km": 10,
+        "max_price_minor": 5000,
+        "currency": "CNY",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_post_match_and_explain(api: Api, platform: Platform, people: dict[str, Party]) -> None:
+    make_resource(platform, people["provider"], charger_spec())
+    r = api.post("/v1/demands", people["demander"], demand_body(), key="d1")
+    assert r.status_code == 201, r.text
+    demand = r.json()
+    assert demand["status"] == "open" and demand["category"] == "ev_charger"
+    assert api.post("/v1/demands", people["demander"], demand_body(), key="d1").json() == demand
+    assert api.post("/v1/demands", people["provider"], demand_body()).status_code == 403
+    matched = api.post(f"/v1/demands/{demand['id']}/match", people["demander"], {})
+    assert matched.status_code == 200, matched.text
+    assert matched.json()["matches"][0]["cost"]["total"] == 4000
+    why = api.get(f"/v1/demands/{demand['id']}/explanation", people["demander"]).json()
+    assert why["demand"]["status"] == "matched" and len(why["matches"]) == 1
+    booking_id = why["matches"][0]["booking_id"]
+    booking = api.get(f"/v1/bookings/{booking_id}", people["demander"]).json()
+    assert booking["status"] == "held"
+    assert api.get(f"/v1/demands/{demand['id']}", people["other"]).status_code == 404
+
+
+def test_bad_input_writes_nothing(api: Api, people: dict[str, Party]) -> None:
+    bad = api.post("/v1/demands", people["demander"], demand_body(attributes={"kw": "x"}))
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_attributes")
+    late = api.post("/v1/demands", people["demander"], demand_body(deadline=TEN.isoformat()))
+    assert (late.status_code, late.json()["error"]["code"]) == (422, "invalid_input")
+    assert api.get("/v1/demands", people["operator"]).json() == []
+
+
+def test_rounds_are_for_operators_and_explain_misses(
+    api: Api, platform: Platform, people: dict[str, Party]
+) -> None:
+    d = api.post("/v1/demands", people["demander"], demand_body(max_price_minor=1)).json()
+    assert api.post("/v1/rounds", people["demander"], {}).status_code == 403
+    assert api.post("/v1/rounds", people["auditor"], {}).status_code == 403
+    r = api.post("/v1/rounds", people["operator"], {"fairness_share": 0.5})
+    assert r.status_code == 201, r.text
+    result = r.json()
+    assert result["unmatched"] == [
+        {"round_id": result["round"]["id"], "demand_id": d["id"],
+         "reason": "no_capacity_in_radius", "detail": result["unmatched"][0]["detail"]}
+    ]  # fmt: skip
+    seen = api.get(f"/v1/rounds/{result['round']['id']}", people["auditor"])
+    assert seen.status_code == 200 and seen.json()["round"]["demands"] == 1
+    assert api.get(f"/v1/rounds/{result['round']['id']}", people["demander"]).status_code == 404
+    why = api.get(f"/v1/demands/{d['id']}/explanation", people["demander"]).json()
+    assert why["unmatched"][0]["reason"] == "no_capacity_in_radius"
+
+
+def test_quote_negotiation_over_http(
+    api: Api, platform: Platform, people: dict[str, Party]
+) -> None:
+    resource = make_resource(platform, people["provider"], charger_spec())
+    rival = make_resource(platform, people["rival"], charger_spec(name="rival"))
+    d = api.post("/v1/demands", people["demander"], demand_body()).json()
+    quote = {"resource_id": resource, "price_minor": 3900, "quantity": 1,
+             "start": (TEN + HOUR).isoformat(), "end": (TEN + 2 * HOUR).isoformat()}  # fmt: skip
+    stolen = api.post(f"/v1/demands/{d['id']}/quotes", people["rival"], quote)
+    assert stolen.status_code == 403
+    q = api.post(f"/v1/demands/{d['id']}/quotes", people["provider"], quote)
+    assert q.status_code == 201, q.text
+    assert api.post(f"/v1/quotes/{q.json()['id']}/accept", people["provider"]).status_code == 409
+    c = api.post(f"/v1/quotes/{q.json()['id']}/counter", people["demander"], {"price_minor": 3500})
+    assert c.status_code == 201 and c.json()["parent_id"] == q.json()["id"]
+    ok = api.post(f"/v1/quotes/{c.json()['id']}/accept", people["provider"])
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["match"]["price_minor"] == 3500 and ok.json()["quote"]["status"] == "accepted"
+    listed = api.get(f"/v1/demands/{d['id']}/quotes", people["demander"]).json()
+    assert [x["status"] for x in listed] == ["countered", "accepted"]
+    assert api.get("/v1/matches", people["rival"]).json() == []
+    del rival

@@ -1,0 +1,53 @@
+"""The `sparecap demand` commands against each database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from typer.testing import CliRunner
+
+from sparecap.bootstrap import Platform
+from sparecap.cli.main import app
+from sparecap.services.demands import DemandIn, post_demand
+from tests.support.market import charger_spec, make_resource, party
+
+runner = CliRunner()
+TEN = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
+
+
+def test_round_and_explain_from_the_command_line(platform: Platform, db_url: str) -> None:
+    # The CLI reads the system clock, so the demand lies in the real future.
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(
+        hour=2, minute=0, second=0, microsecond=0
+    )
+    operator = party(platform, "Operator", "operator")
+    provider = party(platform, "Provider", "provider")
+    demander = party(platform, "Demander", "demander")
+    make_resource(platform, provider, charger_spec())
+    with platform.db.write() as s:
+        spec = DemandIn(category="ev_charger", attributes={"kw": 50}, quantity=1,
+                        quantity_unit="hours", earliest_start=start,
+                        deadline=start + timedelta(hours=4), max_price_minor=5000,
+                        currency="CNY")  # type: ignore[arg-type]  # fmt: skip
+        demand_id = post_demand(s, ctx=platform.ctx, principal=demander.principal, spec=spec).id
+        too_cheap = DemandIn(**{**spec.model_dump(), "max_price_minor": 1})
+        cheap_id = post_demand(s, ctx=platform.ctx, principal=demander.principal, spec=too_cheap).id
+    refused = runner.invoke(app, ["demand", "round", "--as", str(demander.id), "-d", db_url])
+    assert refused.exit_code == 1 and "role_required" in refused.output
+    ran = runner.invoke(app, ["demand", "round", "--as", str(operator.id), "-d", db_url])
+    assert ran.exit_code == 0, ran.output
+    assert "1/2 demands matched" in ran.output and "above_price_ceiling: 1" in ran.output
+    why = runner.invoke(
+        app, ["demand", "explain", str(demand_id), "--as", str(demander.id), "-d", db_url]
+    )
+    assert why.exit_code == 0 and '"total": 4000' in why.output
+    miss = runner.invoke(
+        app, ["demand", "explain", str(cheap_id), "--as", str(demander.id), "-d", db_url]
+    )
+    assert "unmatched: above_price_ceiling" in miss.output
+    listed = runner.invoke(app, ["demand", "list", "--as", str(operator.id), "-d", db_url])
+    assert listed.exit_code == 0 and "matched" in listed.output
+    bad = runner.invoke(
+        app, ["demand", "round", "--as", str(operator.id), "--fairness-share", "2", "-d", db_url]
+    )
+    assert bad.exit_code == 2

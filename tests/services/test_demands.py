@@ -1,0 +1,376 @@
+"""Demands, quotes, candidates, rounds and explanations at the service layer, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from sparecap.bootstrap import Platform
+from sparecap.db.demands import Demand, Match, Quote
+from sparecap.db.models import Booking, LedgerEntry, Unit
+from sparecap.domain.demands import DemandEvent, QuoteEvent
+from sparecap.domain.matching.costs import CostWeights
+from sparecap.services import rounds
+from sparecap.services.bookings import BookingIn, create_booking
+from sparecap.services.candidates import find_candidates
+from sparecap.services.demands import DemandIn, change_demand, expire_demands, post_demand
+from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError
+from sparecap.services.matches import explain_demand, get_round
+from sparecap.services.quotes import (
+    CounterIn,
+    QuoteIn,
+    accept_quote,
+    counter_quote,
+    create_quote,
+    respond_to_quote,
+)
+from sparecap.services.rounds import RoundIn, WeightsIn, instant_match, run_round
+from tests.support.market import Party, charger_spec, make_resource, party
+
+# Tuesday 2026-03-03 10:00 Shanghai = 02:00 UTC; the test clock stands at Monday 00:00 UTC.
+TEN = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+SHANGHAI = (31.23, 121.47)
+
+
+@pytest.fixture
+def market(platform: Platform) -> dict[str, Any]:
+    provider = party(platform, "Provider", "provider")
+    rival = party(platform, "Rival", "provider")
+    return {
+        "provider": provider,
+        "rival": rival,
+        "demander": party(platform, "Demander", "demander"),
+        "other": party(platform, "Other", "demander"),
+        "operator": party(platform, "Operator", "operator"),
+        "auditor": party(platform, "Auditor", "auditor"),
+        "chargers": make_resource(platform, provider, charger_spec()),
+        # 0.05 degrees of latitude north: about 5.6 km away, and dearer.
+        "far": make_resource(
+            platform, rival, charger_spec(name="Far", lat=31.28, price_minor=4500)
+        ),
+    }
+
+
+def demand_spec(**overrides: Any) -> DemandIn:
+    spec: dict[str, Any] = {
+        "category": "ev_charger",
+        "attributes": {"kw": 50},
+        "quantity": 1,
+        "quantity_unit": "hours",
+        "earliest_start": TEN,
+        "deadline": TEN + 4 * HOUR,
+        "lat": SHANGHAI[0],
+        "lon": SHANGHAI[1],
+        "max_distance_km": 10,
+        "max_price_minor": 5000,
+        "currency": "CNY",
+    }
+    spec.update(overrides)
+    return DemandIn(**spec)
+
+
+def post(platform: Platform, who: Party, **overrides: Any) -> int:
+    with platform.db.write() as s:
+        return post_demand(
+            s, ctx=platform.ctx, principal=who.principal, spec=demand_spec(**overrides)
+        ).id
+
+
+def ledger_kinds(platform: Platform) -> list[str]:
+    with platform.db.read() as s:
+        return list(s.scalars(select(LedgerEntry.kind).order_by(LedgerEntry.seq)))
+
+
+def test_posting_validates_attributes_and_logs_without_the_place(
+    platform: Platform, market: dict
+) -> None:
+    with platform.db.write() as s, pytest.raises(InvalidInputError) as bad:
+        post_demand(s, ctx=platform.ctx, principal=market["demander"].principal,
+                    spec=demand_spec(attributes={"kw": "lots", "colour": "red"}))  # fmt: skip
+    assert bad.value.code == "invalid_attributes"
+    with platform.db.write() as s, pytest.raises(ForbiddenError):
+        post_demand(s, ctx=platform.ctx, principal=market["provider"].principal, spec=demand_spec())
+    demand_id = post(platform, market["demander"])
+    with platform.db.read() as s:
+        assert s.get(Demand, demand_id).status == "open"  # type: ignore[union-attr]
+        payload = s.scalars(
+            select(LedgerEntry.payload).where(LedgerEntry.kind == "demand.event")
+        ).one()
+    assert '"event":"post"' in payload and "31.23" not in payload and "Demander" not in payload
+
+
+def test_lifecycle_refuses_moves_the_table_does_not_allow(platform: Platform, market: dict) -> None:
+    demand_id = post(platform, market["demander"])
+    with platform.db.write() as s, pytest.raises(ConflictError) as closed:
+        change_demand(s, ctx=platform.ctx, principal=market["demander"].principal,
+                      demand_id=demand_id, event=DemandEvent.CLOSE)  # fmt: skip
+    assert closed.value.code == "invalid_transition"
+    with platform.db.write() as s:
+        d = change_demand(s, ctx=platform.ctx, principal=market["demander"].principal,
+                          demand_id=demand_id, event=DemandEvent.WITHDRAW)  # fmt: skip
+        assert d.status == "withdrawn"
+    other = post(platform, market["demander"], deadline=TEN + HOUR)
+    platform.ctx.clock.set(TEN + 2 * HOUR)  # type: ignore[attr-defined]
+    with platform.db.write() as s:
+        assert expire_demands(s, ctx=platform.ctx) == 1
+        assert s.get(Demand, other).status == "expired"  # type: ignore[union-attr]
+
+
+def test_candidates_name_the_filter_that_emptied_them(platform: Platform, market: dict) -> None:
+    ids = {
+        "ok": post(platform, market["demander"]),
+        "radius": post(platform, market["demander"], lat=22.54, lon=114.06),
+        "attributes": post(platform, market["demander"], attributes={"kw": 350}),
+        "price": post(platform, market["demander"], max_price_minor=100),
+        "window": post(
+            platform, market["demander"], earliest_start=TEN - 8 * HOUR, deadline=TEN - 6 * HOUR
+        ),
+    }
+    with platform.db.read() as s:
+        demands = [s.get(Demand, i) for i in ids.values()]
+        found = find_candidates(s, ctx=platform.ctx, demands=demands, weights=CostWeights())  # type: ignore[arg-type]
+    reasons = {name: found[i].reason for name, i in ids.items()}
+    assert reasons == {
+        "ok": None,
+        "radius": "no_capacity_in_radius",
+        "attributes": "attributes_not_met",
+        "price": "above_price_ceiling",
+        "window": "no_free_window",
+    }
+    best = found[ids["ok"]].offers[0]
+    assert best.resource_id == market["chargers"] and best.window.start == TEN
+    assert {o.resource_id for o in found[ids["ok"]].offers} == {market["chargers"], market["far"]}
+
+
+def test_candidates_skip_capacity_already_booked(platform: Platform, market: dict) -> None:
+    with platform.db.write() as s:
+        for _ in range(2):
+            create_booking(s, ctx=platform.ctx, principal=market["other"].principal,
+                           request=BookingIn(resource_id=market["chargers"], start=TEN,
+                                             end=TEN + HOUR))  # fmt: skip
+    demand_id = post(platform, market["demander"], deadline=TEN + HOUR)
+    with platform.db.read() as s:
+        found = find_candidates(s, ctx=platform.ctx, demands=[s.get(Demand, demand_id)],  # type: ignore[list-item]
+                                weights=CostWeights())  # fmt: skip
+    assert {o.resource_id for o in found[demand_id].offers} == {market["far"]}
+
+
+def test_instant_match_holds_the_cheapest_and_explains(platform: Platform, market: dict) -> None:
+    demand_id = post(platform, market["demander"])
+    with platform.db.write() as s:
+        result = instant_match(s, ctx=platform.ctx, principal=market["demander"].principal,
+                               demand_id=demand_id, weights=WeightsIn())  # fmt: skip
+        assert len(result.matches) == 1 and not result.unmatched
+        match = result.matches[0]
+        booking = s.get(Booking, match.booking_id)
+        assert booking is not None and booking.status == "held"
+        assert booking.demander_id == market["demander"].id
+        assert match.cost == {"price": 4000, "distance": 0, "delay": 0, "total": 4000}
+    with platform.db.read() as s:
+        why = explain_demand(s, principal=market["demander"].principal, demand_id=demand_id)
+        assert why.demand.status == "matched" and len(why.matches) == 1
+    assert ledger_kinds(platform)[-3:] == ["booking.event", "demand.event", "match.round"]
+
+
+def test_unmatched_demand_stores_its_reason(platform: Platform, market: dict) -> None:
+    demand_id = post(platform, market["demander"], max_price_minor=10)
+    with platform.db.write() as s:
+        result = instant_match(s, ctx=platform.ctx, principal=market["demander"].principal,
+                               demand_id=demand_id, weights=WeightsIn())  # fmt: skip
+        assert result.matches == []
+    with platform.db.read() as s:
+        why = explain_demand(s, principal=market["demander"].principal, demand_id=demand_id)
+        assert [u.reason for u in why.unmatched] == ["above_price_ceiling"]
+        assert why.demand.last_reason == "above_price_ceiling" and why.demand.status == "open"
+
+
+def test_batch_round_is_optimal_and_never_double_books(platform: Platform, market: dict) -> None:
+    # Three one-hour demands at ten: two connectors near, two far. The round fills three.
+    ids = [post(platform, market["demander"], deadline=TEN + HOUR) for _ in range(3)]
+    with platform.db.write() as s:
+        result = run_round(
+            s, ctx=platform.ctx, principal=market["operator"].principal, spec=RoundIn()
+        )
+        rnd_id = result.round.id
+    with platform.db.read() as s:
+        rnd, matches, unmatched = get_round(
+            s, principal=market["auditor"].principal, round_id=rnd_id
+        )
+        assert (rnd.demands, rnd.matched, len(unmatched)) == (3, 3, 0)
+        assert sorted(m.resource_id for m in matches) == sorted(
+            [market["chargers"]] * 2 + [market["far"]]
+        )
+        assert len({m.unit_id for m in matches}) == 3
+        assert rnd.objective == sum(m.cost["total"] for m in matches)
+        assert all(s.get(Demand, i).status == "matched" for i in ids)  # type: ignore[union-attr]
+        held = s.scalar(select(func.count()).select_from(Booking).where(Booking.status == "held"))
+        assert held == 3
+
+
+def test_round_moves_on_when_a_direct_booking_took_the_unit(
+    platform: Platform, market: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demand_id = post(platform, market["demander"], deadline=TEN + HOUR)
+    real_hold = rounds._hold
+    raced: list[int] = []
+
+    def racing_hold(session: Any, ctx: Any, demand: Any, offer: Any, **kw: Any) -> Any:
+        if not raced:  # a direct booking lands on the planned unit just before the hold
+            booking = create_booking(session, ctx=ctx, principal=market["other"].principal,
+                                     request=BookingIn(resource_id=offer.resource_id,
+                                                       unit_id=offer.unit_id, start=TEN,
+                                                       end=TEN + HOUR))  # fmt: skip
+            raced.append(booking.id)
+        return real_hold(session, ctx, demand, offer, **kw)
+
+    monkeypatch.setattr(rounds, "_hold", racing_hold)
+    with platform.db.write() as s:
+        result = run_round(
+            s, ctx=platform.ctx, principal=market["operator"].principal, spec=RoundIn()
+        )
+        assert result.round.lost_races == 1 and len(result.matches) == 1
+        assert result.matches[0].unit_id != s.get(Booking, raced[0]).unit_id  # type: ignore[union-attr]
+    del demand_id
+
+
+def test_fairness_cap_limits_one_providers_share(platform: Platform, market: dict) -> None:
+    ids = [post(platform, market["demander"], deadline=TEN + HOUR) for _ in range(2)]
+    spec = RoundIn(fairness_share=0.5, weights=WeightsIn(per_km=0))
+    with platform.db.write() as s:
+        result = run_round(s, ctx=platform.ctx, principal=market["operator"].principal, spec=spec)
+        providers = sorted(m.provider_id for m in result.matches)
+        assert providers == sorted([market["provider"].id, market["rival"].id])
+        solver = result.round.solvers["unit_assignment"]
+        assert solver["objective"] > solver["objective_without_cap"]
+    del ids
+
+
+def test_fairness_cap_reason_when_the_capped_provider_was_the_only_one(
+    platform: Platform, market: dict
+) -> None:
+    # Only the near provider is in a 1 km radius; a cap of one match keeps the second demand out.
+    ids = [
+        post(platform, market["demander"], deadline=TEN + HOUR, max_distance_km=1) for _ in range(2)
+    ]
+    with platform.db.write() as s:
+        result = run_round(s, ctx=platform.ctx, principal=market["operator"].principal,
+                           spec=RoundIn(fairness_share=0.5))  # fmt: skip
+        assert [u.reason for u in result.unmatched] == ["fairness_cap"]
+    del ids
+
+
+def test_only_operators_run_rounds(platform: Platform, market: dict) -> None:
+    with platform.db.write() as s, pytest.raises(ForbiddenError):
+        run_round(s, ctx=platform.ctx, principal=market["demander"].principal, spec=RoundIn())
+
+
+def quote_on(platform: Platform, market: dict, demand_id: int, price: int = 3500) -> int:
+    with platform.db.write() as s:
+        spec = QuoteIn(resource_id=market["chargers"], price_minor=price, quantity=1,
+                       start=TEN + HOUR, end=TEN + 2 * HOUR)  # fmt: skip
+        return create_quote(s, ctx=platform.ctx, principal=market["provider"].principal,
+                            demand_id=demand_id, spec=spec).id  # fmt: skip
+
+
+def test_quote_counter_accept_becomes_a_booking(platform: Platform, market: dict) -> None:
+    demand_id = post(platform, market["demander"])
+    quote_id = quote_on(platform, market, demand_id)
+    with platform.db.write() as s:
+        counter = counter_quote(s, ctx=platform.ctx, principal=market["demander"].principal,
+                                quote_id=quote_id, spec=CounterIn(price_minor=3000))  # fmt: skip
+        counter_id = counter.id
+    with platform.db.write() as s, pytest.raises(ConflictError) as own:
+        accept_quote(
+            s, ctx=platform.ctx, principal=market["demander"].principal, quote_id=counter_id
+        )
+    assert own.value.code == "forbidden_transition"
+    with platform.db.write() as s:
+        quote, match = accept_quote(s, ctx=platform.ctx, principal=market["provider"].principal,
+                                    quote_id=counter_id)  # fmt: skip
+        booking = s.get(Booking, quote.booking_id)
+        assert booking is not None and booking.status == "confirmed"  # instant-book resource
+        assert booking.demander_id == market["demander"].id
+        assert booking.price_minor == 3000  # the agreed price, not the list price
+        assert match.price_minor == 3000 and s.get(Quote, quote_id).status == "countered"  # type: ignore[union-attr]
+        assert s.get(Demand, demand_id).status == "matched"  # type: ignore[union-attr]
+    assert "quote.event" in ledger_kinds(platform)
+
+
+def test_accepting_a_quote_whose_capacity_is_gone_rolls_back(
+    platform: Platform, market: dict
+) -> None:
+    demand_id = post(platform, market["demander"])
+    with platform.db.write() as s:
+        spec = QuoteIn(resource_id=market["chargers"], price_minor=3500, quantity=1,
+                       start=TEN + HOUR, end=TEN + 2 * HOUR,
+                       unit_id=platform_unit(s, market["chargers"]))  # fmt: skip
+        quote_id = create_quote(s, ctx=platform.ctx, principal=market["provider"].principal,
+                                demand_id=demand_id, spec=spec).id  # fmt: skip
+        create_booking(s, ctx=platform.ctx, principal=market["other"].principal,
+                       request=BookingIn(resource_id=market["chargers"], unit_id=spec.unit_id,
+                                         start=TEN + HOUR, end=TEN + 2 * HOUR))  # fmt: skip
+    before = len(ledger_kinds(platform))
+    with pytest.raises(ConflictError) as taken, platform.db.write() as s:
+        accept_quote(s, ctx=platform.ctx, principal=market["demander"].principal, quote_id=quote_id)
+    assert taken.value.code == "capacity_conflict"
+    with platform.db.read() as s:
+        assert s.get(Quote, quote_id).status == "offered"  # type: ignore[union-attr]
+        assert s.get(Demand, demand_id).matched_quantity == 0  # type: ignore[union-attr]
+        assert s.scalar(select(func.count()).select_from(Match)) == 0
+    assert len(ledger_kinds(platform)) == before
+
+
+def platform_unit(session: Any, resource_id: int) -> int:
+    return session.scalars(
+        select(Unit.id).where(Unit.resource_id == resource_id).order_by(Unit.id)
+    ).first()  # type: ignore[no-any-return]
+
+
+def test_quotes_need_the_providers_own_resource(platform: Platform, market: dict) -> None:
+    demand_id = post(platform, market["demander"])
+    with platform.db.write() as s, pytest.raises(ForbiddenError):
+        spec = QuoteIn(
+            resource_id=market["far"], price_minor=1, quantity=1, start=TEN, end=TEN + HOUR
+        )
+        create_quote(s, ctx=platform.ctx, principal=market["provider"].principal,
+                     demand_id=demand_id, spec=spec)  # fmt: skip
+    quote_id = quote_on(platform, market, demand_id)
+    with platform.db.write() as s:
+        declined = respond_to_quote(s, ctx=platform.ctx, principal=market["demander"].principal,
+                                    quote_id=quote_id, event=QuoteEvent.DECLINE)  # fmt: skip
+        assert declined.status == "declined"
+
+
+def test_split_order_spreads_pieces_across_lines(platform: Platform, market: dict) -> None:
+    day = {"slot_minutes": 1440, "min_duration_minutes": 1440, "booking_window_days": 60}
+    line = {"category": "production_line", "price_unit": "piece", "price_minor": 2,
+            "capacity_mode": "pooled", "instant_book": False,
+            "attributes": {"products": ["mask"]}, "rules": day,
+            "windows": [{"weekday": d, "start_minute": 0, "end_minute": 1440}
+                        for d in range(7)]}  # fmt: skip
+    a = make_resource(
+        platform,
+        market["provider"],
+        charger_spec(**{**line, "name": "A", "units": [{"name": "a", "capacity": 1000}]}),
+    )
+    b = make_resource(platform, market["rival"],
+                      charger_spec(**{**line, "name": "B", "price_minor": 3,
+                                      "units": [{"name": "b", "capacity": 1000}]}))  # fmt: skip
+    start = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # Tuesday 00:00 Shanghai
+    demand_id = post(platform, market["demander"], category="production_line",
+                     attributes={"products": ["mask"]}, quantity=3000, quantity_unit="pieces",
+                     earliest_start=start, deadline=start + timedelta(days=2), max_price_minor=3,
+                     splittable=True, min_lot=500)  # fmt: skip
+    with platform.db.write() as s:
+        result = run_round(
+            s, ctx=platform.ctx, principal=market["operator"].principal, spec=RoundIn()
+        )
+        by_resource = {m.resource_id: m.quantity for m in result.matches}
+        assert by_resource == {a: 2000, b: 1000}
+        assert s.get(Demand, demand_id).status == "matched"  # type: ignore[union-attr]
+        statuses = {s.get(Booking, m.booking_id).status for m in result.matches}  # type: ignore[union-attr]
+        assert statuses == {"held"}
