@@ -1,5 +1,5 @@
 # Command index. Each target is a thin alias; the scripts do their own set-up.
-.PHONY: help demo test lint types layers serve bench-bookings bench-matching bench-ledger
+.PHONY: help demo test lint types layers serve bench-bookings bench-matching bench-ledger bench-money
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,3 +30,6 @@ bench-matching:  ## matching engine against baselines and OR-Library optima
 
 bench-ledger:  ## Merkle proof generation and verification
 	.venv/bin/python bench/ledger_proofs.py
+
+bench-money:  ## settle 100,000 bookings and reconcile 1M journal lines, SQLite and PostgreSQL
+	.venv/bin/python bench/money.py

@@ -74,7 +74,7 @@ def audit(platform: Platform) -> LedgerAudit:
     # A batch smaller than the log makes the audit page through entries and subtrees.
     with platform.db.read() as s:
         return audit_ledger(
-            s, verifier=platform.ledger.verifier, origin=platform.settings.ledger_origin,
+            s, verifiers=platform.ledger.verifiers, origin=platform.settings.ledger_origin,
             batch_size=4,
         )  # fmt: skip
 
@@ -102,7 +102,7 @@ def test_a_clean_log_audits_ok_from_the_command_line(platform: Platform, market:
     code, output = run_cli(platform)
     assert code == 0, output
     assert output == (
-        f"OK: {ENTRIES} entries, 4 bookings agree; root {result.root.hex()} "
+        f"OK: {ENTRIES} entries, 4 bookings and 0 account balances agree; root {result.root.hex()} "
         f"matches checkpoint {ENTRIES}\n"
     )
 

@@ -25,6 +25,7 @@ from sparecap.services.bookings import (
 )
 from sparecap.services.errors import ConflictError, InvalidInputError, UnauthenticatedError
 from sparecap.services.journal import InsufficientFundsError, balance
+from sparecap.services.ledger_audit import LedgerAudit, audit_ledger
 from sparecap.services.payments import (
     AmountIn,
     PayIn,
@@ -494,3 +495,32 @@ def test_late_authorisation_for_an_expired_booking_is_voided(
     assert market.terms(booking).money_status == "voided"
     assert market.balance(escrow(booking)) == 0
     market.assert_reconciled()
+
+
+def test_ledger_audit_adds_up_the_journal_and_catches_a_forged_line(market: Market) -> None:
+    platform = market.platform
+    market.top_up(10_000)
+    market.pay(market.book())
+
+    def audit() -> LedgerAudit:
+        with platform.db.read() as s:
+            return audit_ledger(
+                s,
+                verifiers=(),
+                origin=platform.settings.ledger_origin,
+                salt=platform.ctx.ledger_salt,
+            )
+
+    clean = audit()
+    assert clean.ok, clean.divergence
+    assert clean.accounts == 3  # the demander's wallet, the sandbox clearing, the escrow
+    with platform.db.write() as s:
+        s.execute(
+            text(
+                "INSERT INTO journal_lines (entry_id, account_id, currency, amount_minor)"
+                " SELECT max(entry_id), min(account_id), 'CNY', 1 FROM journal_lines"
+            )
+        )
+    forged = audit()
+    assert forged.divergence is not None
+    assert forged.divergence.check == "balance"

@@ -100,6 +100,8 @@ def spread(source: AccountRef, parts: Sequence[tuple[AccountRef, Money]]) -> lis
     if not parts:
         return []
     currency = parts[0][1].currency
+    if any(amount.currency != currency for _, amount in parts):
+        raise JournalError("a spread moves one currency; there is no implicit conversion")
     total = sum(amount.minor for _, amount in parts)
     return [Line(source, Money(-total, currency))] + [Line(a, m) for a, m in parts]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from itertools import pairwise
@@ -170,7 +170,10 @@ def price(
 def _time_lines(tariff: Tariff, used: Interval, zone: ZoneInfo, units: int) -> list[PriceLine]:
     """Seconds per element: the window cut where any restriction may switch, each piece priced
     by the first element that holds at its start."""
-    cuts = sorted({used.start, used.end, *_all_boundaries(tariff, used, zone)})
+    # In UTC: two datetimes sharing a ZoneInfo subtract as wall clocks, so a local day of 23
+    # or 25 hours (a DST change) would be billed as 24.
+    points = (used.start, used.end, *_all_boundaries(tariff, used, zone))
+    cuts = sorted({p.astimezone(UTC) for p in points})
     seconds: dict[int, int] = defaultdict(int)
     for a, b in pairwise(cuts):
         elapsed = int((a - used.start).total_seconds())

@@ -170,12 +170,18 @@ def _conflict(session: Session, claim: _Claim, booking_id: int | None) -> Capaci
 
 
 def create_booking(
-    session: Session, *, ctx: ServiceContext, principal: Principal, request: BookingIn
+    session: Session,
+    *,
+    ctx: ServiceContext,
+    principal: Principal,
+    request: BookingIn,
+    agreed_price_minor: int | None = None,
 ) -> Booking:
     """Hold capacity for a demander and, unless only a hold is asked for, check it out.
 
     The checkout is decided before the row is written, so a booking costs one insert however
-    many steps its audit trail records.
+    many steps its audit trail records. `agreed_price_minor` is for callers that negotiated the
+    price (an accepted quote); the API never lets a demander set it.
     """
     principal.require(Role.DEMANDER, Role.OPERATOR)
     resource = get_resource(session, resource_id=request.resource_id)
@@ -191,7 +197,7 @@ def create_booking(
     now = ctx.clock.now()
     deal = strike_deal(
         session, ctx=ctx, resource=resource, window=window, quantity=request.quantity,
-        usage=request.expected_usage,
+        usage=request.expected_usage, agreed_price_minor=agreed_price_minor,
     )  # fmt: skip
     price = deal.quote.price
     last_conflict: CapacityConflictError | None = None

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, selectinload
 
 from sparecap.db.models import Booking
 from sparecap.db.money import BookingTerms, Dispute, Payment, Settlement
@@ -183,29 +183,39 @@ def settle_many(
     """Post one entry per booking, refund card payers at their provider, and record each
     settlement; in the caller's transaction."""
     now = ctx.clock.now()
-    for release in releases:
-        _refund_at_provider(ctx, release)
-        release.payment.refunded_minor += release.refund.minor
-    drafts = [_release_draft(release, kind) for release in releases]
+    refunds = [release.refund for release in releases]
+    for release, refund in zip(releases, refunds, strict=True):
+        _refund_at_provider(ctx, release, refund)
+        if refund.minor:
+            release.payment.refunded_minor += refund.minor
+    drafts = [
+        _release_draft(release, refund, kind)
+        for release, refund in zip(releases, refunds, strict=True)
+    ]
     entry_ids = post_entries(session, drafts=drafts, at=now, salt=ctx.ledger_salt)
-    session.add_all(
-        Settlement(
-            booking_id=release.terms.booking_id,
-            entry_id=entry_id,
-            kind=kind,
-            currency=release.terms.currency,
-            provider_minor=release.kept.provider.minor + release.deposit_claim.minor,
-            commission_minor=release.kept.commission.minor,
-            service_fee_minor=release.kept.service_fee.minor,
-            tax_minor=release.kept.tax.minor,
-            refund_minor=release.refund.minor,
-            created_at=now,
-        )
-        for release, entry_id in zip(releases, entry_ids, strict=True)
+    # Settlement rows are written once and never change: one multi-row insert, not an ORM
+    # object each (a batch of 5,000 spent a second in the unit of work).
+    session.execute(
+        insert(Settlement),
+        [
+            {
+                "booking_id": release.terms.booking_id,
+                "entry_id": entry_id,
+                "kind": kind,
+                "currency": release.terms.currency,
+                "provider_minor": release.kept.provider.minor + release.deposit_claim.minor,
+                "commission_minor": release.kept.commission.minor,
+                "service_fee_minor": release.kept.service_fee.minor,
+                "tax_minor": release.kept.tax.minor,
+                "refund_minor": refund.minor,
+                "created_at": now,
+            }
+            for release, refund, entry_id in zip(releases, refunds, entry_ids, strict=True)
+        ],
     )
 
 
-def _release_draft(release: Release, kind: str) -> Draft:
+def _release_draft(release: Release, refund: Money, kind: str) -> Draft:
     terms, kept = release.terms, release.kept
     booking_id, currency = terms.booking_id, terms.currency
     held = held_price(terms)
@@ -216,14 +226,14 @@ def _release_draft(release: Release, kind: str) -> Draft:
         (wallet(release.provider_id), kept.provider + release.deposit_claim),
         (PLATFORM_REVENUE, kept.platform),
         (TAXES, kept.tax),
-        (payer_account(release.payment), release.refund),
+        (payer_account(release.payment), refund),
     ]
     lines += [Line(account, amount) for account, amount in parts if amount.minor]
     return Draft(kind, lines, booking_id, release.payment.id)
 
 
-def _refund_at_provider(ctx: ServiceContext, release: Release) -> None:
-    payment, amount = release.payment, release.refund
+def _refund_at_provider(ctx: ServiceContext, release: Release, amount: Money) -> None:
+    payment = release.payment
     if amount.minor <= 0 or payment.provider == "wallet":
         return
     assert payment.provider_ref is not None
@@ -250,5 +260,6 @@ def due_for_release(session: Session, *, now: datetime, limit: int) -> list[Book
         )
         .order_by(BookingTerms.release_due_at, BookingTerms.booking_id)
         .limit(limit)
+        .options(selectinload(BookingTerms.payment))  # not one query per booking
     )
     return list(session.scalars(query))

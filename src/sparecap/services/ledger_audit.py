@@ -1,9 +1,10 @@
-"""Ledger audit: replay the whole stored log and check the bookings table against it."""
+"""Ledger audit: replay the whole stored log and check the bookings table and the journal's
+account balances against it."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select
@@ -13,17 +14,22 @@ from sparecap.db.models import Booking, LedgerCheckpoint, LedgerEntry, LedgerNod
 from sparecap.domain.ledger.checkpoint import open_checkpoint
 from sparecap.domain.ledger.note import NoteVerifier
 from sparecap.domain.ledger.replay import (
-    BookingFacts,
     CheckpointOpener,
     Divergence,
-    ReplayedBooking,
     SignedHead,
     StoredCheckpoint,
     StoredEntry,
     StoredState,
-    compare_booking,
     replay,
 )
+from sparecap.domain.ledger.replay_bookings import (
+    BookingFacts,
+    BookingReplay,
+    ReplayedBooking,
+    compare_booking,
+)
+from sparecap.domain.ledger.replay_journal import JournalReplay, compare_balances
+from sparecap.services.journal import public_balances
 
 # Rows read per query: large enough that round trips do not dominate, small enough that a batch
 # of payloads (a few hundred bytes each) stays well under a megabyte.
@@ -38,6 +44,7 @@ class LedgerAudit:
     entries: int  # entries replayed (up to the divergence, when there is one)
     bookings: int  # bookings rows that agree with the log
     differing_bookings: int
+    accounts: int  # journal accounts whose balance agrees with the log (0 without a salt)
     root: bytes  # root over the replayed entries
     checkpoint: SignedHead | None  # the largest checkpoint whose root and signature agreed
 
@@ -49,44 +56,54 @@ class LedgerAudit:
 def audit_ledger(
     session: Session,
     *,
-    verifier: NoteVerifier | None,
+    verifiers: Sequence[NoteVerifier],
     origin: str,
+    salt: bytes | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> LedgerAudit:
     """Replay every entry from the database and compare the outcome with the bookings table.
 
     Call it on a fresh session: it first pins one snapshot, so entries appended while it runs
-    cannot make the log and the bookings table seem to disagree. Without `verifier` checkpoint
+    cannot make the log and the bookings table seem to disagree. Without `verifiers` checkpoint
     signatures go unchecked (their roots still are). Memory holds one batch, the tree's right
-    edge and one small state per booking.
+    edge and one small state per booking. With the pseudonym `salt`, account balances are
+    compared too (the log names people's accounts by pseudonym only).
     """
     if session.get_bind().dialect.name == "postgresql":
         # Read-only, so REPEATABLE READ never fails to serialise; SQLite's WAL readers already
         # see one snapshot from their first read.
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    opener = _opener(verifier, origin) if verifier is not None else None
+    opener = _opener(verifiers, origin) if verifiers else None
+    bookings, journal = BookingReplay(), JournalReplay()
     report = replay(
         _entries(session, batch_size),
         _checkpoints(session, batch_size),
         open_checkpoint=opener,
         state=_state(session),
+        replays=[bookings, journal],
     )
     divergence, agreeing, differing = report.divergence, 0, 0
     if divergence is None:
-        divergence, agreeing, differing = _compare_bookings(session, report.bookings, batch_size)
+        divergence, agreeing, differing = _compare_bookings(session, bookings.bookings, batch_size)
+    accounts = 0
+    if divergence is None and salt is not None:
+        stored = public_balances(session, salt=salt)
+        divergence = compare_balances(journal.balances, stored)
+        accounts = len(stored) if divergence is None else 0
     return LedgerAudit(
         divergence=divergence,
         entries=report.entries,
         bookings=agreeing,
         differing_bookings=differing,
+        accounts=accounts,
         root=report.root,
         checkpoint=report.latest_checkpoint,
     )
 
 
-def _opener(verifier: NoteVerifier, origin: str) -> CheckpointOpener:
+def _opener(verifiers: Sequence[NoteVerifier], origin: str) -> CheckpointOpener:
     def open_signed(note: str) -> SignedHead:
-        checkpoint = open_checkpoint(note, [verifier], origin=origin)
+        checkpoint = open_checkpoint(note, verifiers, origin=origin)
         return SignedHead(checkpoint.size, checkpoint.root_hash)
 
     return open_signed

@@ -4,13 +4,15 @@ and metered usage that sets the final price."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from sparecap.db.models import Booking
+from sparecap.db.models import Booking, Resource
 from sparecap.db.money import BookingTerms, Dispute, UsageRecord
 from sparecap.domain.availability import Interval
 from sparecap.domain.bookings import Status
@@ -27,12 +29,14 @@ from sparecap.services.escrow import (
     quoted_shares,
     settle_many,
 )
+from sparecap.services.journal import one_of
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
 from sparecap.services.terms import UsageIn, price_booking
 
 # Batches are written in one transaction each; this many keeps one transaction's memory small.
 SETTLE_BATCH = 5_000
+_TERMS = cast(Table, BookingTerms.__table__)
 
 
 def settle_due(session: Session, *, ctx: ServiceContext, limit: int = SETTLE_BATCH) -> int:
@@ -41,33 +45,50 @@ def settle_due(session: Session, *, ctx: ServiceContext, limit: int = SETTLE_BAT
     if not due:
         return 0
     ids = [terms.booking_id for terms in due]
-    bookings = {
-        b.id: b
-        for b in session.scalars(
-            select(Booking).where(Booking.id.in_(ids)).options(selectinload(Booking.resource))
-        )
-    }
+    providers: dict[int, int] = dict(
+        session.execute(
+            select(Booking.id, Resource.provider_id)
+            .join(Resource, Resource.id == Booking.resource_id)
+            .where(one_of(session, Booking.id, ids))
+        ).all()
+    )
     usage = _usage_of(session, ids)
+    # Whole bookings only where metered usage reprices them: most settle on their quote.
+    metered = {
+        b.id: b
+        for b in session.scalars(select(Booking).where(one_of(session, Booking.id, list(usage))))
+    } if usage else {}  # fmt: skip
     disputes = _resolved_disputes(session, ids)
     releases = []
     for terms in due:
-        booking = bookings[terms.booking_id]
-        earned = _final_shares(booking, terms, usage.get(booking.id))
-        refund, claim = disputes.get(booking.id, (0, 0))
+        booking_id = terms.booking_id
+        earned = _final_shares(metered.get(booking_id), terms, usage.get(booking_id))
+        refund, claim = disputes.get(booking_id, (0, 0))
         if refund:
             earned = earned.part(Money(max(earned.total.minor - refund, 0), terms.currency))
         claim_money = Money(min(claim, terms.deposit_minor), terms.currency)
-        releases.append(Release(terms, booking.resource.provider_id, earned, claim_money))
-        terms.money_status = "released"
+        releases.append(Release(terms, providers[booking_id], earned, claim_money))
     settle_many(session, ctx=ctx, releases=releases, kind="release")
+    # One UPDATE for the batch rather than the unit of work's statement per row; the loaded
+    # rows are told their new state, so nothing is left for a flush to write.
+    session.execute(
+        update(_TERMS)
+        .where(one_of(session, BookingTerms.booking_id, ids))
+        .values(money_status="released")
+    )
+    for terms in due:
+        set_committed_value(terms, "money_status", "released")
     return len(releases)
 
 
-def _final_shares(booking: Booking, terms: BookingTerms, usage: dict[str, int] | None) -> Shares:
+def _final_shares(
+    booking: Booking | None, terms: BookingTerms, usage: dict[str, int] | None
+) -> Shares:
     """What the booking earned: its quote, or its price on measured usage; never more than
     the escrow holds (the amount paid up front is the most a demander can be charged)."""
     held = held_price(terms)
     if usage:
+        assert booking is not None
         seconds = usage.get(Dimension.TIME.value)
         metered = UsageIn(
             energy_wh=usage.get(Dimension.ENERGY.value, 0),
@@ -87,7 +108,7 @@ def _final_shares(booking: Booking, terms: BookingTerms, usage: dict[str, int] |
 def _usage_of(session: Session, booking_ids: list[int]) -> dict[int, dict[str, int]]:
     totals: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     query = select(UsageRecord.booking_id, UsageRecord.dimension, UsageRecord.quantity).where(
-        UsageRecord.booking_id.in_(booking_ids)
+        one_of(session, UsageRecord.booking_id, booking_ids)
     )
     for booking_id, dimension, quantity in session.execute(query):
         totals[booking_id][dimension] += quantity
@@ -95,7 +116,9 @@ def _usage_of(session: Session, booking_ids: list[int]) -> dict[int, dict[str, i
 
 
 def _resolved_disputes(session: Session, booking_ids: list[int]) -> dict[int, tuple[int, int]]:
-    query = select(Dispute).where(Dispute.booking_id.in_(booking_ids), Dispute.status == "resolved")
+    query = select(Dispute).where(
+        one_of(session, Dispute.booking_id, booking_ids), Dispute.status == "resolved"
+    )
     found: dict[int, tuple[int, int]] = {}
     for dispute in session.scalars(query):
         refund, claim = found.get(dispute.booking_id, (0, 0))

@@ -271,9 +271,15 @@ def strike_deal(
     window: Interval,
     quantity: int,
     usage: UsageIn | None,
+    agreed_price_minor: int | None = None,
 ) -> Deal:
-    """Quote a booking about to be made, on today's terms."""
+    """Quote a booking about to be made, on today's terms; a price agreed in negotiation (an
+    accepted quote) replaces the tariff by one flat charge, under the same fees and policy."""
     terms = current_terms(session, ctx, resource)
+    if agreed_price_minor is not None:
+        flat = {"dimension": Dimension.FLAT.value, "price_minor": agreed_price_minor}
+        terms["tariff"] = {"elements": [{"components": [flat]}]}
+        terms["negotiated"] = True
     if usage is not None:
         terms["expected_usage"] = usage.model_dump()
     return Deal(terms, price_booking(resource, terms, window, quantity, usage=usage))
