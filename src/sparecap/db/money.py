@@ -43,7 +43,7 @@ class JournalEntry(Base):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
     memo: Mapped[str] = mapped_column(String(300), default="")
-    ledger_seq: Mapped[int] = mapped_column(BigInteger)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger, unique=True)  # its ledger entry
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 

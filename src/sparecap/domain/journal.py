@@ -27,6 +27,8 @@ class AccountKind(StrEnum):
     CLEARING = "clearing"  # a payment provider: money in and out of the platform
 
 
+_KINDS: dict[str, AccountKind] = {kind.value: kind for kind in AccountKind}
+
 # Accounts whose balance may never go below zero: what is held for someone is never overdrawn.
 NON_NEGATIVE: frozenset[AccountKind] = frozenset(
     {AccountKind.WALLET, AccountKind.ESCROW, AccountKind.DEPOSIT, AccountKind.PAYOUT_PENDING}
@@ -47,7 +49,12 @@ class AccountRef:
     @classmethod
     def parse(cls, code: str) -> AccountRef:
         kind, _, owner = code.partition(":")
-        return cls(AccountKind(kind), owner)
+        try:
+            # A plain dict lookup: calling the enum costs more than the rest of a parse, and
+            # settlement parses one account code per booking.
+            return cls(_KINDS[kind], owner)
+        except KeyError:
+            raise JournalError(f"unknown account kind in {code!r}") from None
 
 
 def wallet(participant_id: int) -> AccountRef:

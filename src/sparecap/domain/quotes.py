@@ -72,13 +72,16 @@ class Shares:
     service_fee: Money  # the platform's, from the demander's side
     tax: Money
 
+    # Sums in integers: a settlement batch asks for these a hundred thousand times, and the
+    # four parts share one currency by construction.
     @property
     def platform(self) -> Money:
-        return self.commission + self.service_fee
+        return Money(self.commission.minor + self.service_fee.minor, self.commission.currency)
 
     @property
     def total(self) -> Money:
-        return self.provider + self.platform + self.tax
+        parts = self.provider.minor + self.commission.minor + self.service_fee.minor
+        return Money(parts + self.tax.minor, self.provider.currency)
 
     def weights(self) -> list[int]:
         return [self.provider.minor, self.commission.minor, self.service_fee.minor, self.tax.minor]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from sparecap.db.models import Booking
 from sparecap.db.money import BookingTerms, Dispute, Payment, Settlement
@@ -260,6 +260,8 @@ def due_for_release(session: Session, *, now: datetime, limit: int) -> list[Book
         )
         .order_by(BookingTerms.release_due_at, BookingTerms.booking_id)
         .limit(limit)
-        .options(selectinload(BookingTerms.payment))  # not one query per booking
+        # Payments in one query, not one per booking; the terms snapshot only where metered
+        # usage reprices a booking (it is the larger part of the row).
+        .options(selectinload(BookingTerms.payment), defer(BookingTerms.terms))
     )
     return list(session.scalars(query))

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, ColumnElement, Table, any_, bindparam, func, insert, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -37,6 +45,15 @@ from sparecap.services.ledger import append_entry
 _ENTRIES = cast(Table, JournalEntry.__table__)
 _LINES = cast(Table, JournalLine.__table__)
 _LINE_COLUMNS = ("entry_id", "account_id", "currency", "amount_minor")
+_ENTRY_COLUMNS = (
+    "kind",
+    "booking_id",
+    "payment_id",
+    "reverses_id",
+    "memo",
+    "ledger_seq",
+    "created_at",
+)
 
 # Accounts owned by a participant: their owner is a person, so the ledger shows a pseudonym.
 PERSONAL: frozenset[AccountKind] = frozenset({AccountKind.WALLET, AccountKind.PAYOUT_PENDING})
@@ -80,27 +97,25 @@ def post_entries(
             raise InvalidInputError(str(exc), code="unbalanced_entry") from exc
     ids = _account_ids(session, [line for d in drafts for line in d.lines])
     _check_funds(session, drafts, ids)
-    rows = [
-        {
-            "kind": d.kind,
-            "booking_id": d.booking_id,
-            "payment_id": d.payment_id,
-            "reverses_id": d.reverses_id,
-            "memo": d.memo,
-            "created_at": at,
-            "ledger_seq": append_entry(
-                session, kind="journal.entry", subject=_subject(d), at=at, data=_public(d, salt)
-            ),
-        }
+    seqs = [
+        append_entry(
+            session, kind="journal.entry", subject=_subject(d), at=at, data=_public(d, salt)
+        )
         for d in drafts
     ]
     # Core statements on the tables, not the ORM's bulk path: these rows are written once and
-    # never change, and the ORM spent more on 100,000 dictionaries than the database did.
-    entry_ids = list(
-        session.scalars(
-            insert(_ENTRIES).returning(_ENTRIES.c.id, sort_by_parameter_order=True), rows
-        )
+    # never change. No RETURNING either (row-by-row on SQLite): each entry's ledger position is
+    # unique, so one range query reads the new ids back.
+    entry_rows = [
+        (d.kind, d.booking_id, d.payment_id, d.reverses_id, d.memo, seq, at)
+        for d, seq in zip(drafts, seqs, strict=True)
+    ]
+    insert_rows(session.connection(), _ENTRIES, _ENTRY_COLUMNS, entry_rows)
+    new = select(_ENTRIES.c.ledger_seq, _ENTRIES.c.id).where(
+        _ENTRIES.c.ledger_seq >= min(seqs), _ENTRIES.c.ledger_seq <= max(seqs)
     )
+    by_seq: dict[int, int] = {seq: id_ for seq, id_ in session.execute(new)}
+    entry_ids = [by_seq[seq] for seq in seqs]
     line_rows = [
         (entry_id, ids[(line.account, line.amount.currency)], line.amount.currency,
          line.amount.minor)

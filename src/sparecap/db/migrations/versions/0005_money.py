@@ -179,6 +179,7 @@ def upgrade() -> None:
             ["journal_entries.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("ledger_seq"),
     )
     op.create_index(
         op.f("ix_journal_entries_booking_id"), "journal_entries", ["booking_id"], unique=False
