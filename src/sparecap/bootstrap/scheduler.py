@@ -7,6 +7,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from sqlalchemy.orm import Session
+
 from sparecap.bootstrap import Platform
 from sparecap.gateways.witness_client import HttpWitnessClient, WitnessClient
 from sparecap.services.bookings import run_due_timers
@@ -19,24 +21,25 @@ log = logging.getLogger(__name__)
 
 def run_timers_once(platform: Platform) -> int:
     """Fire what is due now, in batches, until nothing is due."""
-    total = 0
-    while True:
-        with platform.db.write() as session:
-            fired = run_due_timers(session, ctx=platform.ctx)
-        total += fired
-        if fired == 0:
-            return total
+    return _drain(platform, lambda session: run_due_timers(session, ctx=platform.ctx))
 
 
 def settle_once(platform: Platform) -> int:
-    """Release every escrow that is due, a batch per transaction; returns how many."""
+    """Release every escrow that is due; returns how many."""
+    return _drain(platform, lambda session: settle_due(session, ctx=platform.ctx))
+
+
+def _drain(platform: Platform, batch: Callable[[Session], int]) -> int:
+    """Run `batch`, one transaction each, until it finds nothing to do; returns the total."""
     total = 0
-    while True:
-        with platform.db.write() as session:
-            settled = settle_due(session, ctx=platform.ctx)
-        total += settled
-        if settled == 0:
-            return total
+    while done := _in_transaction(platform, batch):
+        total += done
+    return total
+
+
+def _in_transaction(platform: Platform, batch: Callable[[Session], int]) -> int:
+    with platform.db.write() as session:
+        return batch(session)
 
 
 def sign_checkpoint_once(platform: Platform) -> int:

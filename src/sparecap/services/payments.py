@@ -17,6 +17,7 @@ from sparecap.db.models import Booking
 from sparecap.db.money import BookingTerms, Payment, PaymentEvent
 from sparecap.domain.bookings import BLOCKING, Actor, Status
 from sparecap.domain.journal import (
+    AccountRef,
     check_amount,
     clearing,
     payout_pending,
@@ -199,14 +200,20 @@ def top_up(
     return payment
 
 
+def _move_payment(
+    session: Session, ctx: ServiceContext, payment: Payment, kind: str, *,
+    source: AccountRef, target: AccountRef,
+) -> None:  # fmt: skip
+    """Post the whole of `payment` from `source` to `target` as one journal entry."""
+    lines = transfer(source, target, Money(payment.amount_minor, payment.currency))
+    draft = Draft(kind, lines, payment_id=payment.id)
+    post_entry(session, draft=draft, at=ctx.clock.now(), salt=ctx.ledger_salt)
+
+
 def _credit_top_up(session: Session, ctx: ServiceContext, payment: Payment) -> None:
-    amount = Money(payment.amount_minor, payment.currency)
-    lines = transfer(clearing(payment.provider), wallet(payment.participant_id), amount)
-    post_entry(
-        session,
-        draft=Draft("topup", lines, payment_id=payment.id),
-        at=ctx.clock.now(),
-        salt=ctx.ledger_salt,
+    who = payment.participant_id
+    _move_payment(
+        session, ctx, payment, "topup", source=clearing(payment.provider), target=wallet(who)
     )
     payment.status = "captured"
 
@@ -224,14 +231,9 @@ def request_payout(
         session, ctx, participant_id=principal.participant_id, purpose="payout",
         provider=body.provider, amount=amount, instrument=body.instrument,
     )  # fmt: skip
-    lines = transfer(
-        wallet(principal.participant_id), payout_pending(principal.participant_id), amount
-    )
-    post_entry(
-        session,
-        draft=Draft("payout.request", lines, payment_id=payment.id),
-        at=ctx.clock.now(),
-        salt=ctx.ledger_salt,
+    who = principal.participant_id
+    _move_payment(
+        session, ctx, payment, "payout.request", source=wallet(who), target=payout_pending(who)
     )
     try:
         result: ProviderResult | None = provider.payout(
@@ -248,25 +250,15 @@ def request_payout(
 
 
 def _payout_paid(session: Session, ctx: ServiceContext, payment: Payment) -> None:
-    amount = Money(payment.amount_minor, payment.currency)
-    lines = transfer(payout_pending(payment.participant_id), clearing(payment.provider), amount)
-    post_entry(
-        session,
-        draft=Draft("payout.paid", lines, payment_id=payment.id),
-        at=ctx.clock.now(),
-        salt=ctx.ledger_salt,
-    )
+    pending, bank = payout_pending(payment.participant_id), clearing(payment.provider)
+    _move_payment(session, ctx, payment, "payout.paid", source=pending, target=bank)
     payment.status = "paid"
 
 
 def _payout_failed(session: Session, ctx: ServiceContext, payment: Payment) -> None:
-    amount = Money(payment.amount_minor, payment.currency)
-    lines = transfer(payout_pending(payment.participant_id), wallet(payment.participant_id), amount)
-    post_entry(
-        session,
-        draft=Draft("payout.failed", lines, payment_id=payment.id),
-        at=ctx.clock.now(),
-        salt=ctx.ledger_salt,
+    who = payment.participant_id
+    _move_payment(
+        session, ctx, payment, "payout.failed", source=payout_pending(who), target=wallet(who)
     )
     payment.status = "failed"
 
