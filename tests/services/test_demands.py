@@ -211,6 +211,57 @@ def test_batch_round_is_optimal_and_never_double_books(platform: Platform, marke
         assert held == 3
 
 
+def test_round_queues_demands_on_units_free_long_enough(platform: Platform, market: dict) -> None:
+    # Six one-hour demands that may run any time from ten to two, on four connectors (two
+    # near, two far). The flow gives each connector one demand at ten; the other two queue
+    # behind the near ones, since an hour's delay (50) costs less than the far hub (+1,060).
+    # The near connectors keep 15 minutes clear after each booking, so the queue starts 11:15.
+    near = make_resource(
+        platform,
+        market["provider"],
+        charger_spec(
+            name="Buffered",
+            rules={"slot_minutes": 15, "min_duration_minutes": 15, "buffer_after_minutes": 15},
+        ),
+    )
+    with platform.db.write() as s:  # take the unbuffered near hub out of the market
+        for unit in s.scalars(select(Unit).where(Unit.resource_id == market["chargers"])):
+            create_booking(s, ctx=platform.ctx, principal=market["other"].principal,
+                           request=BookingIn(resource_id=market["chargers"], unit_id=unit.id,
+                                             start=TEN, end=TEN + 4 * HOUR))  # fmt: skip
+    for _ in range(6):
+        post(platform, market["demander"], deadline=TEN + 4 * HOUR)
+    with platform.db.write() as s:
+        result = run_round(
+            s, ctx=platform.ctx, principal=market["operator"].principal, spec=RoundIn()
+        )
+        assert result.round.solvers["queued_on_units"]["placed"] == 2
+        starts = sorted((m.resource_id, m.start_at) for m in result.matches)
+    assert len(starts) == 6
+    assert starts.count((near, TEN)) == 2 and starts.count((market["far"], TEN)) == 2
+    assert starts.count((near, TEN + HOUR + timedelta(minutes=15))) == 2
+    with platform.db.read() as s:
+        held = list(s.scalars(select(Booking).where(Booking.status == "held")))
+    for a in held:  # no two holds on one unit overlap, buffers included
+        for b in held:
+            if a.id < b.id and a.unit_id == b.unit_id:
+                assert a.block_end <= b.block_start or b.block_end <= a.block_start
+
+
+def test_fairness_cap_rounds_skip_the_queueing_pass(platform: Platform, market: dict) -> None:
+    for _ in range(6):
+        post(platform, market["demander"], deadline=TEN + 4 * HOUR)
+    with platform.db.write() as s:
+        result = run_round(
+            s,
+            ctx=platform.ctx,
+            principal=market["operator"].principal,
+            spec=RoundIn(fairness_share=1.0),
+        )
+        assert "queued_on_units" not in result.round.solvers
+        assert len(result.matches) == 4
+
+
 def test_round_moves_on_when_a_direct_booking_took_the_unit(
     platform: Platform, market: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:

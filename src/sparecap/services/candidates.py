@@ -77,6 +77,9 @@ class Offer:
     price_minor: int
     distance_km: float | None
     cost: CostBreakdown
+    # The resource's free time this offer was cut from: the round's scheduling pass reads the
+    # unit's whole free time there to queue several demands on it.
+    source: ResourceFree = field(compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -410,6 +413,7 @@ def _offer(
         price_minor=price,
         distance_km=None if km is None else round(km, 3),
         cost=cost,
+        source=rf,
     )
 
 

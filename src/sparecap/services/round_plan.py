@@ -1,10 +1,11 @@
 """A round's plan: the engine solves each shape of problem and says which offers to hold.
 
 Time demands (hours, slots: one unit for a stretch) are a unit assignment by min-cost flow,
-with the fairness cap as a provider arc. Splittable piece orders are a transportation problem
-across lines. Indivisible piece orders on capacity-limited lines are a generalised assignment
-(CP-SAT), with a dummy line at a prohibitive cost so a round with too little capacity is still
-feasible. All costs are integers before any solver sees them.
+with the fairness cap as a provider arc; those it leaves out may still queue on exclusive units
+free long enough for several (services/round_schedule.py). Splittable piece orders are a
+transportation problem across lines. Indivisible piece orders on capacity-limited lines are a
+generalised assignment (CP-SAT), with a dummy line at a prohibitive cost so a round with too
+little capacity is still feasible. All costs are integers before any solver sees them.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import numpy as np
 
 from sparecap.domain.demands import QuantityUnit
 from sparecap.domain.matching.assignment import UNMATCHED, UnitArcs
+from sparecap.domain.matching.costs import CostWeights
 from sparecap.domain.matching.fair import match_units_capped
 from sparecap.domain.matching.gap import GapInstance, solve_gap
 from sparecap.domain.matching.transport import split_orders
 from sparecap.services.candidates import DemandCandidates, Offer, per_piece_cost
 from sparecap.services.demands import remaining
+from sparecap.services.round_schedule import schedule_leftovers
 
 # CP-SAT's budget for the indivisible piece orders of one round. Rounds run on command or on a
 # schedule, so a few seconds are affordable; the plan reports whether it was proven optimal.
@@ -40,7 +43,9 @@ class Plan:
     objective: int = 0
 
 
-def plan_round(cands: dict[int, DemandCandidates], *, provider_cap: int | None) -> Plan:
+def plan_round(
+    cands: dict[int, DemandCandidates], *, weights: CostWeights, provider_cap: int | None
+) -> Plan:
     plan = Plan()
     time_ids, split_ids, whole_ids = [], [], []
     for demand_id, c in sorted(cands.items()):
@@ -53,6 +58,8 @@ def plan_round(cands: dict[int, DemandCandidates], *, provider_cap: int | None) 
         else:
             whole_ids.append(demand_id)
     _plan_units(plan, [cands[i] for i in time_ids], provider_cap)
+    if provider_cap is None:
+        _plan_queues(plan, [cands[i] for i in time_ids], weights)
     _plan_splits(plan, [cands[i] for i in split_ids])
     _plan_whole(plan, [cands[i] for i in whole_ids])
     return plan
@@ -112,6 +119,17 @@ def _plan_units(plan: Plan, group: list[DemandCandidates], cap: int | None) -> N
         "matched_without_cap": uncapped.matched,
         "seconds": round(result.wall_seconds, 4),
     }
+
+
+def _plan_queues(plan: Plan, group: list[DemandCandidates], weights: CostWeights) -> None:
+    picks = [plan.tries[c.demand.id][0] for c in group if c.demand.id in plan.tries]
+    left = [c for c in group if c.demand.id not in plan.tries]
+    scheduled = schedule_leftovers(left, picks, weights)
+    for demand_id, offer in scheduled.offers.items():
+        plan.tries[demand_id] = [offer]
+    if scheduled.solver:
+        plan.objective += scheduled.solver["objective"]
+        plan.solvers["queued_on_units"] = scheduled.solver
 
 
 def _plan_splits(plan: Plan, group: list[DemandCandidates]) -> None:

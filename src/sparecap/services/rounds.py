@@ -104,7 +104,8 @@ def run_round(
         session, ctx=ctx, demands=demands, weights=weights, eligibility=eligibility
     )
     found = time.perf_counter()
-    plan = plan_round(cands, provider_cap=provider_cap(spec.fairness_share, len(demands)))
+    cap = provider_cap(spec.fairness_share, len(demands))
+    plan = plan_round(cands, weights=weights, provider_cap=cap)
     solved = time.perf_counter()
     rnd = _new_round(session, ctx, principal, "batch", spec)
     result = _write(session, ctx, rnd, cands, plan)
