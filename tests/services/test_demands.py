@@ -266,19 +266,19 @@ def test_round_moves_on_when_a_direct_booking_took_the_unit(
     platform: Platform, market: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     demand_id = post(platform, market["demander"], deadline=TEN + HOUR)
-    real_hold = rounds._hold
+    real_hold_many = rounds.hold_many
     raced: list[int] = []
 
-    def racing_hold(session: Any, ctx: Any, demand: Any, offer: Any, **kw: Any) -> Any:
+    def racing_hold_many(session: Any, *, ctx: Any, holds: Any) -> Any:
         if not raced:  # a direct booking lands on the planned unit just before the hold
             booking = create_booking(session, ctx=ctx, principal=market["other"].principal,
-                                     request=BookingIn(resource_id=offer.resource_id,
-                                                       unit_id=offer.unit_id, start=TEN,
+                                     request=BookingIn(resource_id=holds[0].resource_id,
+                                                       unit_id=holds[0].unit_id, start=TEN,
                                                        end=TEN + HOUR))  # fmt: skip
             raced.append(booking.id)
-        return real_hold(session, ctx, demand, offer, **kw)
+        return real_hold_many(session, ctx=ctx, holds=holds)
 
-    monkeypatch.setattr(rounds, "_hold", racing_hold)
+    monkeypatch.setattr(rounds, "hold_many", racing_hold_many)
     with platform.db.write() as s:
         result = run_round(
             s, ctx=platform.ctx, principal=market["operator"].principal, spec=RoundIn()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,18 +50,38 @@ class ExceptionIn(BaseModel):
 
 def open_time(session: Session, *, resource: Resource, span: Interval) -> list[Interval]:
     """The resource's open hours within `span`, in UTC."""
-    rows = session.scalars(
-        select(AvailabilityException).where(
-            AvailabilityException.resource_id == resource.id,
+    exceptions = exceptions_of(session, [resource.id], span).get(resource.id, [])
+    return expand_plan(resource, exceptions, span)
+
+
+def expand_plan(
+    resource: Resource, exceptions: Sequence[PlanException], span: Interval
+) -> list[Interval]:
+    """Open hours within `span` from the weekly plan and the exceptions already read."""
+    windows = [WeeklyWindow(w.weekday, w.start_minute, w.end_minute) for w in resource.windows]
+    return expand(windows, exceptions, zone_of(resource), span)
+
+
+# Ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.
+CHUNK = 500
+
+
+def exceptions_of(
+    session: Session, resource_ids: Sequence[int], span: Interval
+) -> dict[int, list[PlanException]]:
+    """Exceptions overlapping `span`, by resource, for many resources in a few queries."""
+    found: dict[int, list[PlanException]] = {}
+    for i in range(0, len(resource_ids), CHUNK):
+        query = select(AvailabilityException).where(
+            AvailabilityException.resource_id.in_(resource_ids[i : i + CHUNK]),
             AvailabilityException.start_at < span.end,
             span.start < AvailabilityException.end_at,
         )
-    )
-    exceptions = [
-        PlanException(Interval(e.start_at, e.end_at), ExceptionKind(e.kind)) for e in rows
-    ]
-    windows = [WeeklyWindow(w.weekday, w.start_minute, w.end_minute) for w in resource.windows]
-    return expand(windows, exceptions, zone_of(resource), span)
+        for e in session.scalars(query):
+            found.setdefault(e.resource_id, []).append(
+                PlanException(Interval(e.start_at, e.end_at), ExceptionKind(e.kind))
+            )
+    return found
 
 
 def set_weekly_plan(

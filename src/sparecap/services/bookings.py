@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,7 @@ from sparecap.domain.bookings import (
 from sparecap.domain.clock import ensure_utc
 from sparecap.domain.ledger.entries import pseudonym, salted_hash
 from sparecap.domain.money import Money
-from sparecap.services.availability import open_time
+from sparecap.services.availability import CHUNK, exceptions_of, expand_plan, open_time
 from sparecap.services.capacity import (
     CapacityConflictError,
     busy_units,
@@ -42,12 +43,25 @@ from sparecap.services.capacity import (
     is_capacity_violation,
 )
 from sparecap.services.context import ServiceContext
-from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from sparecap.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    ServiceError,
+)
 from sparecap.services.escrow import on_transition
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
-from sparecap.services.resources import get_resource, rules_of, zone_of
-from sparecap.services.terms import UsageIn, attach_deal, requote, strike_deal
+from sparecap.services.resources import WITH_DETAILS, get_resource, rules_of, zone_of
+from sparecap.services.terms import (
+    Deal,
+    UsageIn,
+    attach_deal,
+    current_terms_of_many,
+    requote,
+    strike_deal,
+)
 
 
 class BookingIn(BaseModel):
@@ -79,14 +93,19 @@ def _validate_request(
     window: Interval,
     *,
     check_notice: bool,
+    opened: Sequence[Interval] | None = None,
 ) -> None:
+    """Refuse a window the resource does not take; `opened` is its open time around the
+    window if the caller has read it already (a batch reads it once per resource)."""
     if not resource.active:
         raise ConflictError("this resource is not taking bookings", code="resource_inactive")
     rules = rules_of(resource)
+    if opened is None:
+        opened = open_time(session, resource=resource, span=window)
     try:
         check_request(
             window,
-            open_time=open_time(session, resource=resource, span=window),
+            open_time=opened,
             rules=rules,
             zone=zone_of(resource),
             now=ctx.clock.now() if check_notice else window.start,
@@ -235,6 +254,182 @@ def create_booking(
         return booking
     assert last_conflict is not None
     raise last_conflict
+
+
+@dataclass(frozen=True, slots=True)
+class HoldIn:
+    """One hold of a batch (the matching engine's): a named unit for a demander."""
+
+    demander_id: int
+    resource_id: int
+    unit_id: int
+    start: datetime
+    end: datetime
+    quantity: int = 1
+    note: str = ""
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.demander_id, frozenset({Role.DEMANDER}))
+
+    def request(self) -> BookingIn:
+        return BookingIn(
+            resource_id=self.resource_id,
+            unit_id=self.unit_id,
+            start=self.start,
+            end=self.end,
+            quantity=self.quantity,
+            hold=True,
+            note=self.note,
+        )
+
+
+# Holds per INSERT statement; each batch has one savepoint to fall back from.
+HOLD_BATCH = 500
+
+
+def hold_many(
+    session: Session, *, ctx: ServiceContext, holds: Sequence[HoldIn]
+) -> list[Booking | ServiceError]:
+    """Hold many units at once, each as create_booking(hold=True) would hold it alone.
+
+    Every hold is checked as a single one is (resource active and open, booking rules,
+    notice); holds on exclusive units then go in together, one INSERT and one savepoint per
+    batch, and the database's capacity guard checks every row as it checks one. If it refuses
+    any row, that batch is retried one hold at a time through create_booking, so only the
+    refused holds fail (with their 409) and the rest still go in. Holds on pooled units take
+    that path from the start: their slot counters are rows of their own.
+    """
+    results: list[Booking | ServiceError | None] = [None] * len(holds)
+    resources = _resources_of(session, {h.resource_id for h in holds})
+    terms = current_terms_of_many(session, ctx, list(resources))
+    opened = _open_times(session, resources, holds)
+    now = ctx.clock.now()
+    ready: list[tuple[int, dict[str, Any], Deal]] = []
+    for i, hold in enumerate(holds):
+        try:
+            resource = resources.get(hold.resource_id)
+            if resource is None:
+                raise NotFoundError(
+                    f"resource {hold.resource_id} not found", code="unknown_resource"
+                )
+            unit = next((u for u in resource.units if u.id == hold.unit_id), None)
+            if unit is None or not unit.exclusive:
+                results[i] = create_booking(session, ctx=ctx, principal=hold.principal,
+                                            request=hold.request())  # fmt: skip
+                continue
+            window = _window(hold.start, hold.end)
+            _validate_request(session, ctx, resource, window, check_notice=True,
+                              opened=opened[resource.id])  # fmt: skip
+            if hold.quantity != 1:
+                raise InvalidInputError("an exclusive unit is booked with quantity 1")
+        except ServiceError as exc:
+            results[i] = exc
+            continue
+        deal = strike_deal(session, ctx=ctx, resource=resource, window=window,
+                           quantity=1, usage=None, terms=terms[resource.id])  # fmt: skip
+        ready.append((i, _hold_row(ctx, hold, resource, window=window, deal=deal), deal))
+    for first in range(0, len(ready), HOLD_BATCH):
+        batch = ready[first : first + HOLD_BATCH]
+        inserted = _insert_holds(session, [row for _, row, _ in batch])
+        if inserted is None:
+            for i, _, _ in batch:
+                results[i] = _hold_alone(session, ctx, holds[i])
+            continue
+        for (i, _, deal), booking in zip(batch, inserted, strict=True):
+            attach_deal(session, ctx=ctx, booking=booking, deal=deal)
+            _record(session, booking, event="hold", source=None, target=Status.HELD,
+                    principal=holds[i].principal, actor=Actor.DEMANDER, now=now,
+                    ctx=ctx)  # fmt: skip
+            results[i] = booking
+    session.flush()
+    return [r for r in results if r is not None]
+
+
+def _resources_of(session: Session, ids: set[int]) -> dict[int, Resource]:
+    found: dict[int, Resource] = {}
+    ordered = sorted(ids)
+    for first in range(0, len(ordered), CHUNK):
+        query = select(Resource).options(*WITH_DETAILS)
+        for r in session.scalars(query.where(Resource.id.in_(ordered[first : first + CHUNK]))):
+            found[r.id] = r
+    return found
+
+
+def _open_times(
+    session: Session, resources: dict[int, Resource], holds: Sequence[HoldIn]
+) -> dict[int, list[Interval]]:
+    """Each resource's open time over the stretch its holds cover, read in a few queries."""
+    spans: dict[int, Interval] = {}
+    for h in holds:
+        start, end = ensure_utc(h.start), ensure_utc(h.end)
+        if h.resource_id in resources and start < end:
+            old = spans.get(h.resource_id)
+            spans[h.resource_id] = (
+                Interval(min(old.start, start), max(old.end, end)) if old else Interval(start, end)
+            )
+    if not spans:
+        return {}
+    whole = Interval(min(s.start for s in spans.values()), max(s.end for s in spans.values()))
+    exceptions = exceptions_of(session, sorted(spans), whole)
+    return {
+        rid: expand_plan(resources[rid], exceptions.get(rid, []), span)
+        for rid, span in spans.items()
+    }
+
+
+def _hold_row(
+    ctx: ServiceContext, hold: HoldIn, resource: Resource, *, window: Interval, deal: Deal
+) -> dict[str, Any]:
+    now = ctx.clock.now()
+    block = rules_of(resource).blocked(window)
+    timer = timer_for(Status.HELD, start=window.start, end=window.end, entered_at=now,
+                      policy=ctx.timers)  # fmt: skip
+    return {
+        "resource_id": resource.id,
+        "unit_id": hold.unit_id,
+        "demander_id": hold.demander_id,
+        "status": Status.HELD.value,
+        "exclusive": True,
+        "quantity": 1,
+        "start_at": window.start,
+        "end_at": window.end,
+        "block_start": block.start,
+        "block_end": block.end,
+        "price_minor": deal.quote.price.minor,
+        "currency": deal.quote.price.currency,
+        "instant_book": resource.instant_book,
+        "note": hold.note,
+        "created_at": now,
+        "updated_at": now,
+        "timer_due_at": timer.due_at if timer else None,
+        "timer_event": timer.event.value if timer else None,
+    }
+
+
+def _insert_holds(session: Session, rows: list[dict[str, Any]]) -> list[Booking] | None:
+    """Insert the rows in one statement under a savepoint; None if capacity refused any."""
+    units = sorted({row["unit_id"] for row in rows})
+    try:
+        with session.begin_nested():
+            if session.get_bind().dialect.name == "postgresql":
+                # Queue behind single bookers on these units, in id order as they lock (see
+                # _occupy), so two writers never wait on each other.
+                lock = select(Unit.id).where(Unit.id.in_(units)).order_by(Unit.id)
+                session.execute(lock.with_for_update())
+            statement = insert(Booking).returning(Booking, sort_by_parameter_order=True)
+            return list(session.scalars(statement, rows))
+    except IntegrityError as exc:
+        if not is_capacity_violation(exc):
+            raise
+        return None
+
+
+def _hold_alone(session: Session, ctx: ServiceContext, hold: HoldIn) -> Booking | ServiceError:
+    try:
+        return create_booking(session, ctx=ctx, principal=hold.principal, request=hold.request())
+    except ServiceError as exc:
+        return exc
 
 
 # How many free units to try when racing others for "any unit": enough to ride out a few

@@ -15,25 +15,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sparecap.db.models import AvailabilityException, Booking, Resource
+from sparecap.db.models import Booking, Resource
 from sparecap.domain.availability import (
     BookingRules,
-    ExceptionKind,
     Interval,
     Load,
-    PlanException,
-    WeeklyWindow,
     bookable_span,
-    expand,
     free_windows,
     merge,
     pooled_free_windows,
 )
 from sparecap.domain.bookings import BLOCKING
+from sparecap.services.availability import CHUNK, exceptions_of, expand_plan
 from sparecap.services.resources import rules_of, zone_of
 
-# Ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.
-CHUNK = 500
 _BLOCKING = [s.value for s in BLOCKING]
 # Bookings are read this far beyond the span, so a buffer reaching into it is never missed.
 _SLACK = timedelta(days=1)
@@ -98,7 +93,7 @@ def load_free_capacity(
 ) -> dict[int, ResourceFree]:
     """Per resource id, where each of its units is free within `span`."""
     ids = sorted(r.id for r in resources)
-    exceptions = _exceptions(session, ids, span)
+    exceptions = exceptions_of(session, ids, span)
     bookings = _bookings(session, ids, span)
     result: dict[int, ResourceFree] = {}
     for resource in resources:
@@ -107,10 +102,7 @@ def load_free_capacity(
         units: list[UnitFree] = []
         opened: list[Interval] = []
         if bookable is not None:
-            windows = [
-                WeeklyWindow(w.weekday, w.start_minute, w.end_minute) for w in resource.windows
-            ]
-            opened = merge(expand(windows, exceptions.get(resource.id, []), zone, span))
+            opened = merge(expand_plan(resource, exceptions.get(resource.id, []), span))
         for unit in resource.units:
             rows = bookings.get(unit.id, [])
             if unit.exclusive:
@@ -123,23 +115,6 @@ def load_free_capacity(
                 units.append(UnitFree(unit.id, unit.capacity, False, free, loads))
         result[resource.id] = ResourceFree(resource, rules, zone, bookable, units)
     return result
-
-
-def _exceptions(
-    session: Session, ids: Sequence[int], span: Interval
-) -> dict[int, list[PlanException]]:
-    found: dict[int, list[PlanException]] = {}
-    for chunk in _chunks(ids):
-        query = select(AvailabilityException).where(
-            AvailabilityException.resource_id.in_(chunk),
-            AvailabilityException.start_at < span.end,
-            span.start < AvailabilityException.end_at,
-        )
-        for e in session.scalars(query):
-            found.setdefault(e.resource_id, []).append(
-                PlanException(Interval(e.start_at, e.end_at), ExceptionKind(e.kind))
-            )
-    return found
 
 
 def _bookings(session: Session, ids: Sequence[int], span: Interval) -> dict[int, list[_Busy]]:

@@ -29,7 +29,7 @@ from sparecap.services.candidates import DemandCandidates, Offer
 from sparecap.services.free_capacity import UnitFree
 
 MAX_JOBS = 2_000
-SECONDS = 5.0
+SECONDS = 3.0
 MINUTE = timedelta(minutes=1)
 # The model charges lateness per minute; per_hour_late is per hour, so price and distance are
 # counted in sixtieths to keep every cost an exact integer.

@@ -1,13 +1,14 @@
 """Matching rounds: instant match for one demand, batch rounds for all, and the holds they write.
 
-Holds go through the core booking service, so the database's capacity guards decide. When a
-hold loses a race with a direct booking, the round tries the demand's next spare offer and, if
-none is left, records why; it never forces a booking.
+Holds go through the core booking service (its batch path), so the database's capacity guards
+decide. When a hold loses a race with a direct booking, the round tries the demand's next spare
+offer and, if none is left, records why; it never forces a booking.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +19,7 @@ from sparecap.db.demands import Demand, Match, MatchRound, Unmatched
 from sparecap.db.models import Booking
 from sparecap.domain.demands import LIVE, DemandActor, QuantityUnit, UnmatchedReason
 from sparecap.domain.matching.costs import CostWeights, provider_cap
-from sparecap.services.bookings import BookingIn, create_booking
+from sparecap.services.bookings import HoldIn, hold_many
 from sparecap.services.candidates import (
     DemandCandidates,
     Eligibility,
@@ -27,7 +28,6 @@ from sparecap.services.candidates import (
     find_candidates,
     rate_for,
 )
-from sparecap.services.capacity import CapacityConflictError
 from sparecap.services.categories import get_category
 from sparecap.services.context import ServiceContext
 from sparecap.services.demands import (
@@ -38,7 +38,7 @@ from sparecap.services.demands import (
     load_for_change,
     remaining,
 )
-from sparecap.services.errors import ConflictError, InvalidInputError
+from sparecap.services.errors import ConflictError
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
 from sparecap.services.round_plan import Plan, plan_round
@@ -167,14 +167,12 @@ def _write(
     plan: Plan,
 ) -> RoundResult:
     result = RoundResult(rnd)
+    lost = _take_all(session, ctx, result, cands, plan)
     for demand_id in sorted(cands):
         c = cands[demand_id]
-        lost = _take(
-            session, ctx, rnd, c.demand, tries=plan.tries.get(demand_id, []), result=result
-        )
-        rnd.lost_races += lost
+        rnd.lost_races += lost[demand_id]
         if remaining(c.demand) > 0:
-            reason = _reason(c, plan, lost)
+            reason = _reason(c, plan, lost[demand_id])
             result.unmatched.append(_unmatched(session, ctx, rnd, c, reason))
     rnd.demands = len(cands)
     rnd.matched = len({m.demand_id for m in result.matches})
@@ -200,64 +198,64 @@ def _write(
     return result
 
 
-def _take(
+def _take_all(
     session: Session,
     ctx: ServiceContext,
-    rnd: MatchRound,
-    demand: Demand,
-    *,
-    tries: list[Offer],
     result: RoundResult,
-) -> int:
-    """Hold the demand's offers in order until it is served; returns the races lost."""
-    lost = 0
+    cands: dict[int, DemandCandidates],
+    plan: Plan,
+) -> Counter[int]:
+    """Hold every demand's offers in order until it is served; returns the races lost.
+
+    Holds go in waves: each wave takes the next offer of every demand still short and holds
+    them all in one batch through the booking service. A time demand is served by its first
+    hold; a split order takes one hold per part, one part per wave.
+    """
+    rnd = result.round
+    tries = {d: iter(plan.tries.get(d, [])) for d in sorted(cands)}
+    lost: Counter[int] = Counter()
+    while True:
+        wave: list[tuple[Demand, Offer, int]] = []
+        for demand_id, offers in tries.items():
+            demand = cands[demand_id].demand
+            need = remaining(demand)
+            offer = next(offers, None) if need else None
+            if offer is not None:
+                is_time = QuantityUnit(demand.quantity_unit) is not QuantityUnit.PIECES
+                wave.append((demand, offer, need if is_time else min(need, offer.quantity)))
+        if not wave:
+            return lost
+        held = hold_many(session, ctx=ctx, holds=[_hold(d, o, q) for d, o, q in wave])
+        won: list[tuple[tuple[Demand, Offer, int], Booking]] = []
+        for w, booking in zip(wave, held, strict=True):
+            if isinstance(booking, Booking):
+                won.append((w, booking))
+            else:  # taken meanwhile, or a rule the candidate filter could not see (a DST edge)
+                lost[w[0].id] += 1
+        matches = [_match(ctx, rnd, d, o, quantity=q, booking=b) for (d, o, q), b in won]
+        session.add_all(matches)
+        session.flush()
+        for ((demand, _, quantity), booking), match in zip(won, matches, strict=True):
+            add_matched(session, ctx, demand, quantity, DemandActor.SYSTEM, match=match.id,
+                        round=rnd.id, booking=booking.id, cost=match.cost)  # fmt: skip
+        result.matches.extend(matches)
+
+
+def _hold(demand: Demand, offer: Offer, quantity: int) -> HoldIn:
+    """A hold in the demander's name: one unit for a stretch, or a line's daily rate."""
     is_time = QuantityUnit(demand.quantity_unit) is not QuantityUnit.PIECES
-    for offer in tries:
-        need = remaining(demand)
-        if need == 0:
-            break
-        quantity = need if is_time else min(need, offer.quantity)
-        try:
-            booking = _hold(session, ctx, demand, offer, quantity=quantity, is_time=is_time)
-        except CapacityConflictError:
-            lost += 1
-            continue
-        match = _record(session, ctx, rnd, demand, offer, quantity=quantity, booking=booking)
-        result.matches.append(match)
-    return lost
-
-
-def _hold(
-    session: Session,
-    ctx: ServiceContext,
-    demand: Demand,
-    offer: Offer,
-    *,
-    quantity: int,
-    is_time: bool,
-) -> Booking:
-    """A hold in the demander's name. The booking service refuses before writing, or inside its
-    own savepoint, so a refusal leaves the rest of the round intact without another one here."""
-    demander = Principal(demand.demander_id, frozenset({Role.DEMANDER}))
-    request = BookingIn(
+    return HoldIn(
+        demander_id=demand.demander_id,
         resource_id=offer.resource_id,
         unit_id=offer.unit_id,
         start=offer.window.start,
         end=offer.window.end,
         quantity=1 if is_time else rate_for(quantity, offer.window),
-        hold=True,
         note=f"demand {demand.id}",
     )
-    try:
-        return create_booking(session, ctx=ctx, principal=demander, request=request)
-    except InvalidInputError as exc:
-        # The offer broke a booking rule the candidate filter could not see (a DST edge):
-        # to the demand it is the same as a taken window.
-        raise CapacityConflictError(exc.message) from exc
 
 
-def _record(
-    session: Session,
+def _match(
     ctx: ServiceContext,
     rnd: MatchRound,
     demand: Demand,
@@ -266,8 +264,7 @@ def _record(
     quantity: int,
     booking: Booking,
 ) -> Match:
-    cost = offer.cost.as_dict()
-    match = Match(
+    return Match(
         round_id=rnd.id,
         demand_id=demand.id,
         booking_id=booking.id,
@@ -280,14 +277,9 @@ def _record(
         price_minor=booking.price_minor,
         currency=booking.currency,
         distance_km=offer.distance_km,
-        cost=cost,
+        cost=offer.cost.as_dict(),
         created_at=ctx.clock.now(),
     )
-    session.add(match)
-    session.flush()
-    add_matched(session, ctx, demand, quantity, DemandActor.SYSTEM, match=match.id,
-                round=rnd.id, booking=booking.id, cost=cost)  # fmt: skip
-    return match
 
 
 def _reason(c: DemandCandidates, plan: Plan, lost: int) -> UnmatchedReason:

@@ -3,11 +3,13 @@ booking keeps from the moment it is made."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import time
 from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sparecap.db.models import Booking, Resource
@@ -235,7 +237,23 @@ def price_booking(
 
 def current_terms(session: Session, ctx: ServiceContext, resource: Resource) -> dict[str, Any]:
     """The terms a booking made now would be struck on: the resource's and the platform's."""
-    row = session.get(ResourceTerms, resource.id)
+    return _terms_of(ctx, session.get(ResourceTerms, resource.id))
+
+
+def current_terms_of_many(
+    session: Session, ctx: ServiceContext, resource_ids: Collection[int]
+) -> dict[int, dict[str, Any]]:
+    """current_terms for many resources in one query (a batch of holds prices them all)."""
+    rows = {
+        row.resource_id: row
+        for row in session.scalars(
+            select(ResourceTerms).where(ResourceTerms.resource_id.in_(resource_ids))
+        )
+    }
+    return {rid: _terms_of(ctx, rows.get(rid)) for rid in resource_ids}
+
+
+def _terms_of(ctx: ServiceContext, row: ResourceTerms | None) -> dict[str, Any]:
     policy = (
         row.policy if row else PolicyIn.model_validate(vars_of(ctx.default_policy)).model_dump()
     )
@@ -272,10 +290,12 @@ def strike_deal(
     quantity: int,
     usage: UsageIn | None,
     agreed_price_minor: int | None = None,
+    terms: dict[str, Any] | None = None,
 ) -> Deal:
-    """Quote a booking about to be made, on today's terms; a price agreed in negotiation (an
-    accepted quote) replaces the tariff by one flat charge, under the same fees and policy."""
-    terms = current_terms(session, ctx, resource)
+    """Quote a booking about to be made, on today's terms (`terms`, if the caller has read
+    them already); a price agreed in negotiation (an accepted quote) replaces the tariff by one
+    flat charge, under the same fees and policy."""
+    terms = dict(terms) if terms is not None else current_terms(session, ctx, resource)
     if agreed_price_minor is not None:
         flat = {"dimension": Dimension.FLAT.value, "price_minor": agreed_price_minor}
         terms["tariff"] = {"elements": [{"components": [flat]}]}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sparecap.domain.matching import scheduling
 from sparecap.domain.matching.core import MatchingInputError, SolveStatus
 from sparecap.domain.matching.scheduling import (
     Job,
@@ -120,6 +123,36 @@ def test_matches_brute_force(instance: SchedulingInstance) -> None:
     assert result.objective == result.bound
     check_valid(instance, result)
     assert (result.placed, result.cost) == oracle(instance)
+
+
+@settings(max_examples=100, deadline=None)
+@given(instances())
+def test_groups_too_large_for_the_exact_model_are_placed_greedily(
+    instance: SchedulingInstance,
+) -> None:
+    with patch.object(scheduling, "MAX_EXACT_OPTIONS", 0):
+        result = solve_schedule(instance)
+    check_valid(instance, result)
+    assert result.placed <= oracle(instance)[0]
+    if result.status is SolveStatus.FEASIBLE:
+        assert result.bound is None  # a greedy answer proves nothing
+    # Greedy never leaves a job out that still fits somewhere once the others are placed.
+    for j in result.unplaced:
+        for u in instance.jobs[j].costs:
+            for start in range(HORIZON + 1):
+                if fits(instance, j, u, start):
+                    a, b = blocked(instance, Placement(j, u, start))
+                    taken = [blocked(instance, p) for p in result.placements if p.unit == u]
+                    assert any(a < y and x < b for x, y in taken)
+
+
+def test_a_search_cut_short_still_answers_from_the_greedy_start() -> None:
+    # Twelve jobs competing for three units: CP-SAT gets no time, the greedy hint stands.
+    jobs = [Job(30, 0, 240, {0: j, 1: 20 - j, 2: 5}) for j in range(12)]
+    instance = SchedulingInstance.build(jobs, [Machine(step=30)] * 3)
+    result = solve_schedule(instance, time_limit=1e-9)
+    check_valid(instance, result)
+    assert result.placed == 12
 
 
 @settings(max_examples=30, deadline=None)
