@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from sparecap.bootstrap import Platform
-from sparecap.db.demands import Demand, Match, Quote
+from sparecap.bootstrap.scheduler import match_round_once
+from sparecap.db.demands import Demand, Match, MatchRound, Quote
 from sparecap.db.models import Booking, LedgerEntry, Unit
 from sparecap.domain.demands import DemandEvent, QuoteEvent
 from sparecap.domain.matching.costs import CostWeights
@@ -312,6 +313,16 @@ def test_fairness_cap_reason_when_the_capped_provider_was_the_only_one(
                            spec=RoundIn(fairness_share=0.5))  # fmt: skip
         assert [u.reason for u in result.unmatched] == ["fairness_cap"]
     del ids
+
+
+def test_the_scheduled_round_matches_as_the_platform(platform: Platform, market: dict) -> None:
+    for _ in range(2):
+        post(platform, market["demander"], deadline=TEN + HOUR)
+    assert match_round_once(platform) == 2
+    assert match_round_once(platform) == 0  # nothing left to match, and no empty round kept
+    with platform.db.read() as s:
+        (only,) = s.scalars(select(MatchRound)).all()
+        assert (only.kind, only.started_by, only.matched) == ("batch", None, 2)
 
 
 def test_only_operators_run_rounds(platform: Platform, market: dict) -> None:

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         default="sparecap-sandbox", min_length=8, description="signs sandbox payment callbacks"
     )
     settle_interval_seconds: float = Field(default=60.0, gt=0, description="escrow release period")
+    round_interval_seconds: float = Field(
+        default=300.0, ge=0, description="batch matching round period; 0: rounds only on command"
+    )
 
     def fee_schedule(self) -> FeeSchedule:
         return FeeSchedule(

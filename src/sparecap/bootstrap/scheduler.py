@@ -1,5 +1,5 @@
-"""Background work of a server: firing due booking timers, releasing due escrow and signing
-ledger checkpoints."""
+"""Background work of a server: firing due booking timers, releasing due escrow, running batch
+matching rounds and signing ledger checkpoints."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sparecap.gateways.witness_client import HttpWitnessClient, WitnessClient
 from sparecap.services.bookings import run_due_timers
 from sparecap.services.ledger import sign_latest
 from sparecap.services.ledger_cosigning import Submission, submit_latest
+from sparecap.services.rounds import run_scheduled_round
 from sparecap.services.settlement import settle_due
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,13 @@ def run_timers_once(platform: Platform) -> int:
 def settle_once(platform: Platform) -> int:
     """Release every escrow that is due; returns how many."""
     return _drain(platform, lambda session: settle_due(session, ctx=platform.ctx))
+
+
+def match_round_once(platform: Platform) -> int:
+    """One batch matching round over the live demands, as the platform; returns the matches."""
+    with platform.db.write() as session:
+        result = run_scheduled_round(session, ctx=platform.ctx)
+        return len(result.matches) if result else 0
 
 
 def _drain(platform: Platform, batch: Callable[[Session], int]) -> int:
@@ -143,6 +151,14 @@ def background_tasks(platform: Platform) -> list[Periodic]:
                 "sparecap-settlement",
                 settings.settle_interval_seconds,
                 lambda: settle_once(platform),
+            )
+        )
+    if settings.scheduler_enabled and settings.round_interval_seconds:
+        tasks.append(
+            Periodic(
+                "sparecap-rounds",
+                settings.round_interval_seconds,
+                lambda: match_round_once(platform),
             )
         )
     return tasks

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sparecap.db.models import Booking, BookingEvent, Resource, Unit
+from sparecap.db.money import BookingTerms
 from sparecap.domain.availability import (
     AvailabilityError,
     Interval,
@@ -51,7 +52,7 @@ from sparecap.services.errors import (
     ServiceError,
 )
 from sparecap.services.escrow import on_transition
-from sparecap.services.ledger import append_entry
+from sparecap.services.ledger import NewEntry, append_entries, append_entry
 from sparecap.services.principals import Principal, Role
 from sparecap.services.resources import WITH_DETAILS, get_resource, rules_of, zone_of
 from sparecap.services.terms import (
@@ -59,6 +60,7 @@ from sparecap.services.terms import (
     UsageIn,
     attach_deal,
     current_terms_of_many,
+    deal_row,
     requote,
     strike_deal,
 )
@@ -329,6 +331,9 @@ def hold_many(
         deal = strike_deal(session, ctx=ctx, resource=resource, window=window,
                            quantity=1, usage=None, terms=terms[resource.id])  # fmt: skip
         ready.append((i, _hold_row(ctx, hold, resource, window=window, deal=deal), deal))
+    terms_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    entries: list[NewEntry] = []
     for first in range(0, len(ready), HOLD_BATCH):
         batch = ready[first : first + HOLD_BATCH]
         inserted = _insert_holds(session, [row for _, row, _ in batch])
@@ -337,12 +342,15 @@ def hold_many(
                 results[i] = _hold_alone(session, ctx, holds[i])
             continue
         for (i, _, deal), booking in zip(batch, inserted, strict=True):
-            attach_deal(session, ctx=ctx, booking=booking, deal=deal)
-            _record(session, booking, event="hold", source=None, target=Status.HELD,
-                    principal=holds[i].principal, actor=Actor.DEMANDER, now=now,
-                    ctx=ctx)  # fmt: skip
             results[i] = booking
-    session.flush()
+            terms_rows.append(deal_row(ctx, booking.id, deal))
+            step = _Step("hold", None, Status.HELD, holds[i].principal, Actor.DEMANDER, now)
+            event_rows.append(step.row(booking))
+            entries.append(step.entry(booking, ctx.ledger_salt))
+    if terms_rows:
+        session.execute(insert(BookingTerms), terms_rows)
+        session.execute(insert(BookingEvent), event_rows)
+        append_entries(session, entries)
     return [r for r in results if r is not None]
 
 
@@ -482,47 +490,63 @@ def _record(
     reason: str = "",
 ) -> None:
     """The audit row and its ledger entry, in the caller's transaction."""
-    session.add(
-        BookingEvent(
-            booking_id=booking.id,
-            event=event,
-            from_status=source,
-            to_status=target,
-            actor_id=principal.participant_id if principal else None,
-            actor_role=actor.value,
-            override=actor is Actor.OPERATOR,
-            reason=reason,
-            start_at=booking.start_at,
-            end_at=booking.end_at,
-            at=now,
+    step = _Step(event, source, target, principal, actor, now, reason)
+    session.add(BookingEvent(**step.row(booking)))
+    entry = step.entry(booking, ctx.ledger_salt)
+    append_entry(session, kind=entry.kind, subject=entry.subject, at=entry.at, data=entry.data)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One step of a booking's audit trail, as its audit row and its ledger entry."""
+
+    event: str
+    source: str | None
+    target: str
+    principal: Principal | None
+    actor: Actor
+    now: datetime
+    reason: str = ""
+
+    def row(self, booking: Booking) -> dict[str, Any]:
+        return {
+            "booking_id": booking.id,
+            "event": self.event,
+            "from_status": self.source,
+            "to_status": self.target,
+            "actor_id": self.principal.participant_id if self.principal else None,
+            "actor_role": self.actor.value,
+            "override": self.actor is Actor.OPERATOR,
+            "reason": self.reason,
+            "start_at": booking.start_at,
+            "end_at": booking.end_at,
+            "at": self.now,
+        }
+
+    def entry(self, booking: Booking, salt: bytes) -> NewEntry:
+        actor = self.principal
+        return NewEntry(
+            kind="booking.event",
+            subject=f"booking:{booking.id}",
+            at=self.now,
+            data={
+                "booking": booking.id,
+                "resource": booking.resource_id,
+                "unit": booking.unit_id,
+                "event": self.event,
+                "from": self.source,
+                "to": self.target,
+                "start": booking.start_at.isoformat(),
+                "end": booking.end_at.isoformat(),
+                "quantity": booking.quantity,
+                "price_minor": booking.price_minor,
+                "currency": booking.currency,
+                "actor_role": self.actor.value,
+                "actor": pseudonym(salt, "participant", actor.participant_id) if actor else None,
+                "demander": pseudonym(salt, "participant", booking.demander_id),
+                "reason_hash": salted_hash(salt, self.reason) if self.reason else None,
+            },
         )
-    )
-    salt = ctx.ledger_salt
-    append_entry(
-        session,
-        kind="booking.event",
-        subject=f"booking:{booking.id}",
-        at=now,
-        data={
-            "booking": booking.id,
-            "resource": booking.resource_id,
-            "unit": booking.unit_id,
-            "event": event,
-            "from": source,
-            "to": target,
-            "start": booking.start_at.isoformat(),
-            "end": booking.end_at.isoformat(),
-            "quantity": booking.quantity,
-            "price_minor": booking.price_minor,
-            "currency": booking.currency,
-            "actor_role": actor.value,
-            "actor": pseudonym(salt, "participant", principal.participant_id)
-            if principal
-            else None,
-            "demander": pseudonym(salt, "participant", booking.demander_id),
-            "reason_hash": salted_hash(salt, reason) if reason else None,
-        },
-    )
 
 
 def actor_for(principal: Principal | None, booking: Booking, event: Event) -> Actor:

@@ -6,11 +6,11 @@ demand keeps the count that survived every step, so an empty result names its re
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -21,8 +21,14 @@ from sparecap.db.models import Resource
 from sparecap.domain.availability import Interval
 from sparecap.domain.categories import satisfies
 from sparecap.domain.demands import QuantityUnit, UnmatchedReason, quantity_duration
-from sparecap.domain.matching.costs import CostBreakdown, CostWeights, list_price, offer_cost
-from sparecap.domain.matching.windows import align_up, earliest_fit, fits_rules
+from sparecap.domain.matching.costs import (
+    CostBreakdown,
+    CostWeights,
+    delay_cost,
+    distance_cost,
+    list_price,
+)
+from sparecap.domain.matching.windows import align_up, fits_rules
 from sparecap.services.categories import schema_of
 from sparecap.services.context import ServiceContext
 from sparecap.services.demands import remaining
@@ -116,6 +122,24 @@ class _Need:
 
 
 @dataclass(frozen=True, slots=True)
+class _Ask:
+    """What the window filter reads of a demand, for every unit of every resource it passed."""
+
+    id: int
+    earliest_start: datetime
+    deadline: datetime
+    unit: QuantityUnit
+    quantity: int
+    splittable: bool
+    min_lot: int
+
+    @classmethod
+    def of(cls, d: Demand) -> _Ask:
+        unit = QuantityUnit(d.quantity_unit)
+        return cls(d.id, d.earliest_start, d.deadline, unit, remaining(d), d.splittable, d.min_lot)
+
+
+@dataclass(frozen=True, slots=True)
 class _Listing:
     price_minor: int
     price_unit: str
@@ -128,6 +152,7 @@ class _Row:
     """A resource as the filters read it, once per round instead of once per pair."""
 
     resource: Resource
+    id: int
     attributes: dict[str, Any] = field(hash=False)
     provider_id: int
     listing: _Listing
@@ -135,7 +160,7 @@ class _Row:
     @classmethod
     def of(cls, r: Resource) -> _Row:
         listing = _Listing(r.price_minor, r.price_unit, r.currency, r.slot_minutes)
-        return cls(r, r.attributes, r.provider_id, listing)
+        return cls(r, r.id, r.attributes, r.provider_id, listing)
 
 
 def rate_for(pieces: int, window: Interval) -> int:
@@ -192,22 +217,42 @@ def _fill_category(
     }
     schema = schema_of(next(iter(resources.values())).category)
     rows = {rid: _Row.of(r) for rid, r in resources.items()}
-    passed: dict[int, list[tuple[Resource, float | None, int]]] = {}
+    passed: dict[int, list[tuple[_Row, float | None, int]]] = {}
+    # Answers that repeat across the round's pairs, asked once: a round's demands share a few
+    # attribute sets and demanders, its resources a few hundred providers. Eligibility is
+    # taken as fixed for the length of one round.
+    meets: dict[tuple[str, int], bool] = {}
+    allowed: dict[tuple[int, int], bool] = {}
+    prices: dict[_Need, dict[int, int | None]] = {}
+
+    def attributes_met(wanted: dict[str, Any], key: str, row: _Row) -> bool:
+        pair = (key, row.id)
+        if pair not in meets:
+            meets[pair] = satisfies(schema, row.attributes, wanted)
+        return meets[pair]
+
+    def eligible(demander: int, row: _Row) -> bool:
+        pair = (demander, row.provider_id)
+        if pair not in allowed:
+            allowed[pair] = eligibility(session, demander_id=demander, provider_id=pair[1])
+        return allowed[pair]
+
     for demand in group:
         need, wanted, demander = _Need.of(demand), demand.attributes, demand.demander_id
+        key = json.dumps(wanted, sort_keys=True)
         counts = found[demand.id].counts
         near = pairs.get(demand.id, [])
         counts["in_radius"] = len(near)
         ok = [(rows[rid], km) for rid, km in near if rid in rows]
-        ok = [(r, km) for r, km in ok if satisfies(schema, r.attributes, wanted)]
+        ok = [(r, km) for r, km in ok if attributes_met(wanted, key, r)]
         counts["attributes"] = len(ok)
-        ok = [
-            (r, km)
-            for r, km in ok
-            if eligibility(session, demander_id=demander, provider_id=r.provider_id)
-        ]
+        ok = [(r, km) for r, km in ok if eligible(demander, r)]
         counts["eligible"] = len(ok)
-        priced = [(r.resource, km, _unit_price(need, r.listing)) for r, km in ok]
+        known = prices.setdefault(need, {})
+        for r, _ in ok:
+            if r.id not in known:
+                known[r.id] = _unit_price(need, r.listing)
+        priced = [(r, km, known[r.id]) for r, km in ok]
         passed[demand.id] = [(r, km, p) for r, km, p in priced if p is not None]
         counts["price"] = len(passed[demand.id])
     _fill_windows(session, ctx, group, passed, weights=weights, found=found)
@@ -217,12 +262,12 @@ def _fill_windows(
     session: Session,
     ctx: ServiceContext,
     group: list[Demand],
-    passed: dict[int, list[tuple[Resource, float | None, int]]],
+    passed: dict[int, list[tuple[_Row, float | None, int]]],
     *,
     weights: CostWeights,
     found: dict[int, DemandCandidates],
 ) -> None:
-    wanted = {r.id: r for ok in passed.values() for r, _, _ in ok}
+    wanted = {r.id: r.resource for ok in passed.values() for r, _, _ in ok}
     if not wanted:
         for demand in group:
             found[demand.id].counts["window"] = 0
@@ -232,15 +277,15 @@ def _fill_windows(
         session, resources=list(wanted.values()), span=span, now=ctx.clock.now()
     )
     for demand in group:
-        offers = _cheapest_offers(demand, passed[demand.id], free, weights)
+        offers = _cheapest_offers(_Ask.of(demand), passed[demand.id], free, weights)
         found[demand.id].offers = offers
-        found[demand.id].resources = [r for r, _, _ in passed[demand.id]]
+        found[demand.id].resources = [r.resource for r, _, _ in passed[demand.id]]
         found[demand.id].counts["window"] = len(offers)
 
 
 def _cheapest_offers(
-    demand: Demand,
-    passed: list[tuple[Resource, float | None, int]],
+    demand: _Ask,
+    passed: list[tuple[_Row, float | None, int]],
     free: dict[int, ResourceFree],
     weights: CostWeights,
 ) -> list[Offer]:
@@ -256,8 +301,8 @@ def _cheapest_offers(
     )
     offers: list[Offer] = []
     used = 0
-    for resource, km, price in ranked:
-        found = _offers(demand, free[resource.id], km, price, weights)
+    for row, km, price in ranked:
+        found = _offers(demand, free[row.id], km, price, weights)
         if found:
             offers.extend(found)
             used += 1
@@ -266,7 +311,6 @@ def _cheapest_offers(
     return offers
 
 
-@lru_cache(maxsize=65_536)
 def _unit_price(need: _Need, listing: _Listing) -> int | None:
     """The listing's price for the whole remaining quantity, if it is under the ceiling."""
     if listing.currency != need.currency:
@@ -285,62 +329,67 @@ def _unit_price(need: _Need, listing: _Listing) -> int | None:
 
 
 def _offers(
-    demand: Demand, rf: ResourceFree, km: float | None, price: int, weights: CostWeights
+    demand: _Ask, rf: ResourceFree, km: float | None, price: int, weights: CostWeights
 ) -> list[Offer]:
     if rf.bookable is None:
         return []
-    if QuantityUnit(demand.quantity_unit) is QuantityUnit.PIECES:
-        return _piece_offers(demand, rf, km, weights)
-    return _time_offers(demand, rf, km, price, weights)
+    fixed = _Fixed(
+        weights.price * price if demand.unit is not QuantityUnit.PIECES else 0,
+        distance_cost(weights, km or 0.0),
+        None if km is None else round(km, 3),
+        weights,
+    )
+    if demand.unit is QuantityUnit.PIECES:
+        return _piece_offers(demand, rf, fixed)
+    return _time_offers(demand, rf, price, fixed)
 
 
-def _time_offers(
-    demand: Demand, rf: ResourceFree, km: float | None, price: int, weights: CostWeights
-) -> list[Offer]:
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    """The parts of an offer's cost that are the same for every unit of one resource."""
+
+    price: int
+    distance: int
+    km: float | None
+    weights: CostWeights
+
+
+def _time_offers(demand: _Ask, rf: ResourceFree, price: int, fixed: _Fixed) -> list[Offer]:
     """One unit for the whole stretch, at each unit's earliest free window."""
     assert rf.bookable is not None
-    qty = remaining(demand)
-    duration = quantity_duration(QuantityUnit(demand.quantity_unit), qty, rf.rules.slot_minutes)
+    qty = demand.quantity
+    duration = quantity_duration(demand.unit, qty, rf.rules.slot_minutes)
     if duration is None or not fits_rules(duration, rf.rules):
         return []
     start = max(demand.earliest_start, rf.bookable.start)
     if start + duration > demand.deadline:
         return []
-    span = Interval(start, demand.deadline)
-    offers: list[Offer] = []
+    fits = rf.fitting(Interval(start, demand.deadline), duration)
+    if not fits:
+        return []
     # Each demand starts at a different unit, so the units past UNITS_PER_RESOURCE are offered
     # to someone: started at the first unit, all demands would compete for the same three.
-    turn = demand.id % len(rf.units) if rf.units else 0
-    for unit in rf.units[turn:] + rf.units[:turn]:
-        key = (unit.unit_id, span.start, span.end, duration)
-        if key not in rf.fits:
-            rf.fits[key] = earliest_fit(
-                unit.free, span, duration, zone=rf.zone, slot_minutes=rf.rules.slot_minutes
+    turn = demand.id % len(fits)
+    chosen = (fits[turn:] + fits[:turn])[:UNITS_PER_RESOURCE]
+    costs: dict[datetime, CostBreakdown] = {}  # units free at the same time cost the same
+    offers = []
+    for fit in chosen:
+        cost = costs.get(fit.window.start)
+        if cost is None:
+            cost = costs[fit.window.start] = CostBreakdown(
+                fixed.price, fixed.distance, _delay(demand, fit.window, fixed)
             )
-        window = rf.fits[key]
-        if window is None or window.start > rf.bookable.end:
-            continue
-        room = 1 if unit.exclusive else unit.free_rate(window)
         offers.append(
-            _offer(
-                demand,
-                rf,
-                unit.unit_id,
-                window,
-                amounts=(qty, room),
-                price=price,
-                km=km,
-                weights=weights,
-            )
+            _offer(demand, rf, fit.unit_id, fit.window, (qty, fit.room), price, fixed.km, cost)
         )
-        if len(offers) == UNITS_PER_RESOURCE:
-            break
     return offers
 
 
-def _piece_offers(
-    demand: Demand, rf: ResourceFree, km: float | None, weights: CostWeights
-) -> list[Offer]:
+def _delay(demand: _Ask, window: Interval, fixed: _Fixed) -> int:
+    return delay_cost(fixed.weights, demand.earliest_start, window.start)
+
+
+def _piece_offers(demand: _Ask, rf: ResourceFree, fixed: _Fixed) -> list[Offer]:
     """Output of pooled lines over the demand's whole window, up to what each line has left."""
     assert rf.bookable is not None
     window = _piece_window(demand, rf)
@@ -351,26 +400,20 @@ def _piece_offers(
         if unit.exclusive or not any(w.contains(window) for w in unit.free):
             continue
         room = pieces_for(unit.free_rate(window), window)
-        pieces = min(remaining(demand), room)
-        if pieces < demand.min_lot or (not demand.splittable and pieces < remaining(demand)):
+        pieces = min(demand.quantity, room)
+        if pieces < demand.min_lot or (not demand.splittable and pieces < demand.quantity):
             continue
         price = rf.resource.price_minor * pieces
+        cost = CostBreakdown(
+            fixed.weights.price * price, fixed.distance, _delay(demand, window, fixed)
+        )
         offers.append(
-            _offer(
-                demand,
-                rf,
-                unit.unit_id,
-                window,
-                amounts=(pieces, room),
-                price=price,
-                km=km,
-                weights=weights,
-            )
+            _offer(demand, rf, unit.unit_id, window, (pieces, room), price, fixed.km, cost)
         )
     return offers
 
 
-def _piece_window(demand: Demand, rf: ResourceFree) -> Interval | None:
+def _piece_window(demand: _Ask, rf: ResourceFree) -> Interval | None:
     """The demand's window cut to whole slots of the line's grid, starting when it may."""
     assert rf.bookable is not None
     start = align_up(max(demand.earliest_start, rf.bookable.start), rf.zone, rf.rules.slot_minutes)
@@ -383,38 +426,20 @@ def _piece_window(demand: Demand, rf: ResourceFree) -> Interval | None:
     return Interval(start, start + slots * slot)
 
 
-def _offer(
-    demand: Demand,
+def _offer(  # noqa: PLR0917 - one call site per shape, each passing every field
+    demand: _Ask,
     rf: ResourceFree,
     unit_id: int,
     window: Interval,
-    *,
     amounts: tuple[int, int],
     price: int,
     km: float | None,
-    weights: CostWeights,
+    cost: CostBreakdown,
 ) -> Offer:
     """An offer of amounts = (quantity, capacity left on the unit)."""
-    cost = offer_cost(
-        weights,
-        price_minor=price,
-        distance_km=km or 0.0,
-        earliest_start=demand.earliest_start,
-        start=window.start,
-    )
-    return Offer(
-        demand_id=demand.id,
-        resource_id=rf.resource.id,
-        unit_id=unit_id,
-        provider_id=rf.resource.provider_id,
-        window=window,
-        quantity=amounts[0],
-        capacity=amounts[1],
-        price_minor=price,
-        distance_km=None if km is None else round(km, 3),
-        cost=cost,
-        source=rf,
-    )
+    # Positional: a round builds hundreds of thousands of these.
+    return Offer(demand.id, rf.resource_id, unit_id, rf.provider_id, window, amounts[0],
+                 amounts[1], price, km, cost, rf)  # fmt: skip
 
 
 def per_piece_cost(offer: Offer) -> int:

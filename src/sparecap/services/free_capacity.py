@@ -26,6 +26,7 @@ from sparecap.domain.availability import (
     pooled_free_windows,
 )
 from sparecap.domain.bookings import BLOCKING
+from sparecap.domain.matching.windows import earliest_fit
 from sparecap.services.availability import CHUNK, exceptions_of, expand_plan
 from sparecap.services.resources import rules_of, zone_of
 
@@ -60,15 +61,42 @@ class UnitFree:
 @dataclass(slots=True)
 class ResourceFree:
     resource: Resource
+    # The resource's ids as plain values: candidate generation reads them for every offer.
+    resource_id: int
+    provider_id: int
     rules: BookingRules
     zone: ZoneInfo
     bookable: Interval | None  # where a booking may start, given notice and booking window
     units: list[UnitFree]
-    # Earliest fits already found, by (unit, span start, span end, duration): demands of one
-    # round cluster on a few start times and lengths, so most lookups repeat.
-    fits: dict[tuple[int, datetime, datetime, timedelta], Interval | None] = field(
-        default_factory=dict
-    )
+    # Fits already found, by (span start, span end, duration): demands of one round cluster on
+    # a few start times and lengths, so most lookups repeat.
+    fits: dict[tuple[datetime, datetime, timedelta], list[Fit]] = field(default_factory=dict)
+
+    def fitting(self, span: Interval, duration: timedelta) -> list[Fit]:
+        """Each unit's earliest grid-aligned window of `duration` inside `span` where a
+        booking may start, in unit order (units without one are left out)."""
+        key = (span.start, span.end, duration)
+        found = self.fits.get(key)
+        if found is None:
+            found = []
+            for unit in self.units:
+                window = earliest_fit(unit.free, span, duration, zone=self.zone,
+                                      slot_minutes=self.rules.slot_minutes)  # fmt: skip
+                if window is None or self.bookable is None or window.start > self.bookable.end:
+                    continue
+                room = 1 if unit.exclusive else unit.free_rate(window)
+                found.append(Fit(unit.unit_id, window, room))
+            self.fits[key] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """Where one more booking fits on a unit, and how much of the unit is left there."""
+
+    unit_id: int
+    window: Interval
+    room: int
 
 
 def _peak_load(loads: Sequence[Load], window: Interval) -> int:
@@ -113,7 +141,9 @@ def load_free_capacity(
                 loads = [Load(Interval(b.start_at, b.end_at), b.quantity) for b in rows]
                 free = pooled_free_windows(opened, loads, unit.capacity, 1, rules)
                 units.append(UnitFree(unit.id, unit.capacity, False, free, loads))
-        result[resource.id] = ResourceFree(resource, rules, zone, bookable, units)
+        result[resource.id] = ResourceFree(
+            resource, resource.id, resource.provider_id, rules, zone, bookable, units
+        )
     return result
 
 

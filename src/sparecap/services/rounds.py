@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sparecap.db.demands import Demand, Match, MatchRound, Unmatched
@@ -88,6 +89,28 @@ def run_round(
 ) -> RoundResult:
     """Match every live demand (of a category, up to `limit`, oldest first) in one round."""
     principal.require(Role.OPERATOR)
+    demands = _live_demands(session, ctx, spec)
+    return _batch(session, ctx, spec, demands, started_by=principal.participant_id,
+                  eligibility=eligibility)  # fmt: skip
+
+
+def run_scheduled_round(
+    session: Session,
+    *,
+    ctx: ServiceContext,
+    spec: RoundIn | None = None,
+    eligibility: Eligibility = allow_all,
+) -> RoundResult | None:
+    """The platform's own batch round, on its schedule: recorded as started by nobody, and
+    not recorded at all when no demand is live (the schedule would fill the log with them)."""
+    spec = spec or RoundIn()
+    demands = _live_demands(session, ctx, spec)
+    if not demands:
+        return None
+    return _batch(session, ctx, spec, demands, started_by=None, eligibility=eligibility)
+
+
+def _live_demands(session: Session, ctx: ServiceContext, spec: RoundIn) -> list[Demand]:
     expire_demands(session, ctx=ctx)
     query = select(Demand).where(
         Demand.status.in_([s.value for s in LIVE]), Demand.deadline > ctx.clock.now()
@@ -96,7 +119,18 @@ def run_round(
         query = query.where(Demand.category_id == get_category(session, code=spec.category).id)
     # SKIP LOCKED: a demand whose quote is being accepted right now waits for the next round.
     query = query.order_by(Demand.id).limit(spec.limit).with_for_update(skip_locked=True)
-    demands = list(session.scalars(query))
+    return list(session.scalars(query))
+
+
+def _batch(
+    session: Session,
+    ctx: ServiceContext,
+    spec: RoundIn,
+    demands: list[Demand],
+    *,
+    started_by: int | None,
+    eligibility: Eligibility,
+) -> RoundResult:
     weights = spec.weights.to_domain()
     # Phase times go into the round's record: they tell an operator where a slow round went.
     started = time.perf_counter()
@@ -107,7 +141,7 @@ def run_round(
     cap = provider_cap(spec.fairness_share, len(demands))
     plan = plan_round(cands, weights=weights, provider_cap=cap)
     solved = time.perf_counter()
-    rnd = _new_round(session, ctx, principal, "batch", spec)
+    rnd = _new_round(session, ctx, started_by, "batch", spec)
     result = _write(session, ctx, rnd, cands, plan)
     rnd.solvers = {
         **plan.solvers,
@@ -139,16 +173,16 @@ def instant_match(
         session, ctx=ctx, demands=[demand], weights=weights.to_domain(), eligibility=eligibility
     )
     plan = Plan(tries={demand.id: list(cands[demand.id].offers)})
-    rnd = _new_round(session, ctx, principal, "instant", RoundIn(weights=weights))
+    rnd = _new_round(session, ctx, principal.participant_id, "instant", RoundIn(weights=weights))
     return _write(session, ctx, rnd, cands, plan)
 
 
 def _new_round(
-    session: Session, ctx: ServiceContext, principal: Principal, kind: str, spec: RoundIn
+    session: Session, ctx: ServiceContext, started_by: int | None, kind: str, spec: RoundIn
 ) -> MatchRound:
     rnd = MatchRound(
         kind=kind,
-        started_by=principal.participant_id,
+        started_by=started_by,
         weights=spec.weights.model_dump(),
         fairness_share=spec.fairness_share,
         solvers={},
@@ -232,9 +266,8 @@ def _take_all(
                 won.append((w, booking))
             else:  # taken meanwhile, or a rule the candidate filter could not see (a DST edge)
                 lost[w[0].id] += 1
-        matches = [_match(ctx, rnd, d, o, quantity=q, booking=b) for (d, o, q), b in won]
-        session.add_all(matches)
-        session.flush()
+        rows = [_match_row(ctx, rnd, d, o, quantity=q, booking=b) for (d, o, q), b in won]
+        matches = _insert_matches(session, rows)
         for ((demand, _, quantity), booking), match in zip(won, matches, strict=True):
             add_matched(session, ctx, demand, quantity, DemandActor.SYSTEM, match=match.id,
                         round=rnd.id, booking=booking.id, cost=match.cost)  # fmt: skip
@@ -255,7 +288,7 @@ def _hold(demand: Demand, offer: Offer, quantity: int) -> HoldIn:
     )
 
 
-def _match(
+def _match_row(
     ctx: ServiceContext,
     rnd: MatchRound,
     demand: Demand,
@@ -263,23 +296,31 @@ def _match(
     *,
     quantity: int,
     booking: Booking,
-) -> Match:
-    return Match(
-        round_id=rnd.id,
-        demand_id=demand.id,
-        booking_id=booking.id,
-        provider_id=offer.provider_id,
-        resource_id=offer.resource_id,
-        unit_id=offer.unit_id,
-        quantity=quantity,
-        start_at=offer.window.start,
-        end_at=offer.window.end,
-        price_minor=booking.price_minor,
-        currency=booking.currency,
-        distance_km=offer.distance_km,
-        cost=offer.cost.as_dict(),
-        created_at=ctx.clock.now(),
-    )
+) -> dict[str, Any]:
+    return {
+        "round_id": rnd.id,
+        "demand_id": demand.id,
+        "booking_id": booking.id,
+        "provider_id": offer.provider_id,
+        "resource_id": offer.resource_id,
+        "unit_id": offer.unit_id,
+        "quantity": quantity,
+        "start_at": offer.window.start,
+        "end_at": offer.window.end,
+        "price_minor": booking.price_minor,
+        "currency": booking.currency,
+        "distance_km": offer.distance_km,
+        "cost": offer.cost.as_dict(),
+        "created_at": ctx.clock.now(),
+    }
+
+
+def _insert_matches(session: Session, rows: list[dict[str, Any]]) -> list[Match]:
+    """One INSERT for a wave's matches, returned as rows of the session in the given order."""
+    if not rows:
+        return []
+    statement = insert(Match).returning(Match, sort_by_parameter_order=True)
+    return list(session.scalars(statement, rows))
 
 
 def _reason(c: DemandCandidates, plan: Plan, lost: int) -> UnmatchedReason:

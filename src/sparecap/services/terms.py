@@ -307,18 +307,21 @@ def strike_deal(
 
 def attach_deal(session: Session, *, ctx: ServiceContext, booking: Booking, deal: Deal) -> None:
     """Keep the deal beside the new booking, so later changes to the terms never touch it."""
-    session.add(
-        BookingTerms(
-            booking_id=booking.id,
-            terms=deal.terms,
-            quote=quote_json(deal.quote),
-            currency=deal.quote.currency,
-            total_minor=deal.quote.total.minor,
-            deposit_minor=int(deal.terms["policy"]["deposit_minor"]),
-            money_status="unpaid",
-            created_at=ctx.clock.now(),
-        )
-    )
+    session.add(BookingTerms(**deal_row(ctx, booking.id, deal)))
+
+
+def deal_row(ctx: ServiceContext, booking_id: int, deal: Deal) -> dict[str, Any]:
+    """The booking_terms row of a deal (a batch of holds inserts many at once)."""
+    return {
+        "booking_id": booking_id,
+        "terms": deal.terms,
+        "quote": quote_json(deal.quote),
+        "currency": deal.quote.currency,
+        "total_minor": deal.quote.total.minor,
+        "deposit_minor": int(deal.terms["policy"]["deposit_minor"]),
+        "money_status": "unpaid",
+        "created_at": ctx.clock.now(),
+    }
 
 
 def requote(session: Session, *, booking: Booking, window: Interval) -> Quote | None:

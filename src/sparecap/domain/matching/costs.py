@@ -50,12 +50,20 @@ def offer_cost(
     start: datetime,
 ) -> CostBreakdown:
     """The cost of an offer; distance and delay round up, so a tiny detour never costs 0."""
-    delay_hours = max(0.0, (start - earliest_start).total_seconds() / 3600)
     return CostBreakdown(
         price=weights.price * price_minor,
-        distance=math.ceil(weights.per_km * max(0.0, distance_km)),
-        delay=math.ceil(weights.per_hour_late * delay_hours),
+        distance=distance_cost(weights, distance_km),
+        delay=delay_cost(weights, earliest_start, start),
     )
+
+
+def distance_cost(weights: CostWeights, distance_km: float) -> int:
+    return math.ceil(weights.per_km * max(0.0, distance_km))
+
+
+def delay_cost(weights: CostWeights, earliest_start: datetime, start: datetime) -> int:
+    delay_hours = max(0.0, (start - earliest_start).total_seconds() / 3600)
+    return math.ceil(weights.per_hour_late * delay_hours)
 
 
 def provider_cap(share: float | None, demands: int) -> int | None:
