@@ -19,6 +19,7 @@ from sparecap.services.bookings import BookingIn, create_booking
 from sparecap.services.candidates import find_candidates
 from sparecap.services.demands import DemandIn, change_demand, expire_demands, post_demand
 from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError
+from sparecap.services.ledger_audit import audit_ledger
 from sparecap.services.matches import explain_demand, get_round
 from sparecap.services.quotes import (
     CounterIn,
@@ -247,6 +248,11 @@ def test_round_queues_demands_on_units_free_long_enough(platform: Platform, mark
         for b in held:
             if a.id < b.id and a.unit_id == b.unit_id:
                 assert a.block_end <= b.block_start or b.block_end <= a.block_start
+    with platform.db.read() as s:  # the batch's holds are on the log as single ones would be
+        audit = audit_ledger(s, verifiers=(), origin=platform.settings.ledger_origin,
+                             salt=platform.ctx.ledger_salt)  # fmt: skip
+        assert audit.ok, audit.divergence
+        assert audit.bookings == len(held) + 2 and audit.differing_bookings == 0
 
 
 def test_fairness_cap_rounds_skip_the_queueing_pass(platform: Platform, market: dict) -> None:

@@ -128,15 +128,21 @@ class _Ask:
     id: int
     earliest_start: datetime
     deadline: datetime
-    unit: QuantityUnit
-    quantity: int
     splittable: bool
     min_lot: int
+    need: _Need
 
     @classmethod
     def of(cls, d: Demand) -> _Ask:
-        unit = QuantityUnit(d.quantity_unit)
-        return cls(d.id, d.earliest_start, d.deadline, unit, remaining(d), d.splittable, d.min_lot)
+        return cls(d.id, d.earliest_start, d.deadline, d.splittable, d.min_lot, _Need.of(d))
+
+    @property
+    def quantity(self) -> int:
+        return self.need.quantity
+
+    @property
+    def unit(self) -> QuantityUnit:
+        return self.need.unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +230,7 @@ def _fill_category(
     meets: dict[tuple[str, int], bool] = {}
     allowed: dict[tuple[int, int], bool] = {}
     prices: dict[_Need, dict[int, int | None]] = {}
+    asks: dict[int, _Ask] = {}
 
     def attributes_met(wanted: dict[str, Any], key: str, row: _Row) -> bool:
         pair = (key, row.id)
@@ -238,7 +245,8 @@ def _fill_category(
         return allowed[pair]
 
     for demand in group:
-        need, wanted, demander = _Need.of(demand), demand.attributes, demand.demander_id
+        ask = asks[demand.id] = _Ask.of(demand)
+        need, wanted, demander = ask.need, demand.attributes, demand.demander_id
         key = json.dumps(wanted, sort_keys=True)
         counts = found[demand.id].counts
         near = pairs.get(demand.id, [])
@@ -255,13 +263,13 @@ def _fill_category(
         priced = [(r, km, known[r.id]) for r, km in ok]
         passed[demand.id] = [(r, km, p) for r, km, p in priced if p is not None]
         counts["price"] = len(passed[demand.id])
-    _fill_windows(session, ctx, group, passed, weights=weights, found=found)
+    _fill_windows(session, ctx, asks, passed, weights=weights, found=found)
 
 
 def _fill_windows(
     session: Session,
     ctx: ServiceContext,
-    group: list[Demand],
+    asks: dict[int, _Ask],
     passed: dict[int, list[tuple[_Row, float | None, int]]],
     *,
     weights: CostWeights,
@@ -269,18 +277,20 @@ def _fill_windows(
 ) -> None:
     wanted = {r.id: r.resource for ok in passed.values() for r, _, _ in ok}
     if not wanted:
-        for demand in group:
-            found[demand.id].counts["window"] = 0
+        for demand_id in asks:
+            found[demand_id].counts["window"] = 0
         return
-    span = Interval(min(d.earliest_start for d in group), max(d.deadline for d in group))
+    span = Interval(
+        min(a.earliest_start for a in asks.values()), max(a.deadline for a in asks.values())
+    )
     free = load_free_capacity(
         session, resources=list(wanted.values()), span=span, now=ctx.clock.now()
     )
-    for demand in group:
-        offers = _cheapest_offers(_Ask.of(demand), passed[demand.id], free, weights)
-        found[demand.id].offers = offers
-        found[demand.id].resources = [r.resource for r, _, _ in passed[demand.id]]
-        found[demand.id].counts["window"] = len(offers)
+    for demand_id, ask in asks.items():
+        offers = _cheapest_offers(ask, passed[demand_id], free, weights)
+        found[demand_id].offers = offers
+        found[demand_id].resources = [r.resource for r, _, _ in passed[demand_id]]
+        found[demand_id].counts["window"] = len(offers)
 
 
 def _cheapest_offers(

@@ -6,6 +6,7 @@ transaction; if the capacity is gone, the booking service's 409 rolls the accept
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -116,26 +117,66 @@ def create_quote(
         raise NotFoundError(f"unit {spec.unit_id} is not part of resource", code="unknown_unit")
     start, end = ensure_utc(spec.start), ensure_utc(spec.end)
     _check_terms(demand, spec.quantity, start, end, resource.currency)
+    what = _Capacity(resource.provider_id, resource.id, spec.unit_id, resource.currency)
+    terms = _Terms(spec.price_minor, spec.quantity, Interval(start, end), spec.note)
+    quote = _offer(session, ctx, demand, principal, what=what, terms=terms)
+    _record(session, ctx, quote, demand, "offer")
+    return quote
+
+
+@dataclass(frozen=True, slots=True)
+class _Capacity:
+    """What a quote offers: whose, which resource and unit, in which currency."""
+
+    provider_id: int
+    resource_id: int
+    unit_id: int | None
+    currency: str
+
+    @classmethod
+    def of(cls, quote: Quote) -> _Capacity:
+        return cls(quote.provider_id, quote.resource_id, quote.unit_id, quote.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    price_minor: int
+    quantity: int
+    window: Interval
+    note: str
+
+
+def _offer(
+    session: Session,
+    ctx: ServiceContext,
+    demand: Demand,
+    author: Principal,
+    *,
+    what: _Capacity,
+    terms: _Terms,
+    parent: Quote | None = None,
+) -> Quote:
+    """A new quote in `offered`: a first offer, or a counter to `parent`."""
     now = ctx.clock.now()
     quote = Quote(
         demand_id=demand.id,
-        provider_id=resource.provider_id,
-        author_id=principal.participant_id,
-        resource_id=resource.id,
-        unit_id=spec.unit_id,
-        price_minor=spec.price_minor,
-        currency=resource.currency,
-        quantity=spec.quantity,
-        start_at=start,
-        end_at=end,
+        provider_id=what.provider_id,
+        author_id=author.participant_id,
+        parent_id=parent.id if parent else None,
+        resource_id=what.resource_id,
+        unit_id=what.unit_id,
+        price_minor=terms.price_minor,
+        currency=what.currency,
+        quantity=terms.quantity,
+        start_at=terms.window.start,
+        end_at=terms.window.end,
         status=QuoteStatus.OFFERED.value,
-        note=spec.note,
+        note=terms.note,
         created_at=now,
         updated_at=now,
     )
     session.add(quote)
     session.flush()
-    _record(session, ctx, quote, demand, "offer")
     return quote
 
 
@@ -237,25 +278,10 @@ def counter_quote(
         raise InvalidInputError("end must be after start", code="invalid_window")
     quantity = spec.quantity or quote.quantity
     _check_terms(demand, quantity, start, end, quote.currency)
-    counter = Quote(
-        demand_id=demand.id,
-        provider_id=quote.provider_id,
-        author_id=principal.participant_id,
-        parent_id=quote.id,
-        resource_id=quote.resource_id,
-        unit_id=quote.unit_id,
-        price_minor=spec.price_minor,
-        currency=quote.currency,
-        quantity=quantity,
-        start_at=start,
-        end_at=end,
-        status=QuoteStatus.OFFERED.value,
-        note=spec.note,
-        created_at=now,
-        updated_at=now,
+    terms = _Terms(spec.price_minor, quantity, Interval(start, end), spec.note)
+    counter = _offer(
+        session, ctx, demand, principal, what=_Capacity.of(quote), terms=terms, parent=quote
     )
-    session.add(counter)
-    session.flush()
     _record(session, ctx, quote, demand, "countered")
     _record(session, ctx, counter, demand, "counter")
     return counter
