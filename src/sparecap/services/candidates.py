@@ -32,7 +32,7 @@ from sparecap.domain.matching.windows import align_up, fits_rules
 from sparecap.services.categories import schema_of
 from sparecap.services.context import ServiceContext
 from sparecap.services.demands import remaining
-from sparecap.services.free_capacity import ResourceFree, load_free_capacity
+from sparecap.services.free_capacity import Fit, ResourceFree, load_free_capacity
 from sparecap.services.resources import WITH_DETAILS
 from sparecap.services.spatial import resources_near
 
@@ -286,8 +286,9 @@ def _fill_windows(
     free = load_free_capacity(
         session, resources=list(wanted.values()), span=span, now=ctx.clock.now()
     )
+    cache: _SlotCache = {}
     for demand_id, ask in asks.items():
-        offers = _cheapest_offers(ask, passed[demand_id], free, weights)
+        offers = _cheapest_offers(ask, passed[demand_id], free, weights, cache)
         found[demand_id].offers = offers
         found[demand_id].resources = [r.resource for r, _, _ in passed[demand_id]]
         found[demand_id].counts["window"] = len(offers)
@@ -298,6 +299,7 @@ def _cheapest_offers(
     passed: list[tuple[_Row, float | None, int]],
     free: dict[int, ResourceFree],
     weights: CostWeights,
+    cache: _SlotCache,
 ) -> list[Offer]:
     """Offers from the demand's MAX_RESOURCES cheapest resources that have a free window.
 
@@ -312,7 +314,7 @@ def _cheapest_offers(
     offers: list[Offer] = []
     used = 0
     for row, km, price in ranked:
-        found = _offers(demand, free[row.id], km, price, weights)
+        found = _offers(demand, free[row.id], km, price, weights, cache)
         if found:
             offers.extend(found)
             used += 1
@@ -338,8 +340,13 @@ def _unit_price(need: _Need, listing: _Listing) -> int | None:
     return total if total <= need.ceiling * need.quantity else None
 
 
-def _offers(
-    demand: _Ask, rf: ResourceFree, km: float | None, price: int, weights: CostWeights
+def _offers(  # noqa: PLR0917 - a demand, a resource and what is known of the pair
+    demand: _Ask,
+    rf: ResourceFree,
+    km: float | None,
+    price: int,
+    weights: CostWeights,
+    cache: _SlotCache,
 ) -> list[Offer]:
     if rf.bookable is None:
         return []
@@ -351,7 +358,7 @@ def _offers(
     )
     if demand.unit is QuantityUnit.PIECES:
         return _piece_offers(demand, rf, fixed)
-    return _time_offers(demand, rf, price, fixed)
+    return _time_offers(demand, rf, price, fixed, cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,39 +371,45 @@ class _Fixed:
     weights: CostWeights
 
 
-def _time_offers(demand: _Ask, rf: ResourceFree, price: int, fixed: _Fixed) -> list[Offer]:
+# A unit's earliest window for a demand's stretch, with the delay cost of starting there.
+_Slot = tuple[Fit, int]
+# Slots by (resource, earliest start, deadline, quantity unit, quantity): a round's demands
+# ask for a few stretches, so the same slots serve many of them.
+_SlotCache = dict[tuple[int, datetime, datetime, QuantityUnit, int], list[_Slot]]
+
+
+def _time_offers(
+    demand: _Ask, rf: ResourceFree, price: int, fixed: _Fixed, cache: _SlotCache
+) -> list[Offer]:
     """One unit for the whole stretch, at each unit's earliest free window."""
-    assert rf.bookable is not None
+    key = (rf.resource_id, demand.earliest_start, demand.deadline, demand.unit, demand.quantity)
+    slots = cache.get(key)
+    if slots is None:
+        slots = cache[key] = _time_slots(demand, rf, fixed.weights)
+    if not slots:
+        return []
+    # Each demand starts at a different unit, so the units past UNITS_PER_RESOURCE are offered
+    # to someone: started at the first unit, all demands would compete for the same three.
+    turn = demand.id % len(slots)
     qty = demand.quantity
-    duration = quantity_duration(demand.unit, qty, rf.rules.slot_minutes)
+    # Offer built in place, positionally: a round makes hundreds of thousands of them.
+    return [
+        Offer(demand.id, rf.resource_id, fit.unit_id, rf.provider_id, fit.window, qty, fit.room,
+              price, fixed.km, CostBreakdown(fixed.price, fixed.distance, delay), rf)
+        for fit, delay in (slots[turn:] + slots[:turn])[:UNITS_PER_RESOURCE]
+    ]  # fmt: skip
+
+
+def _time_slots(demand: _Ask, rf: ResourceFree, weights: CostWeights) -> list[_Slot]:
+    assert rf.bookable is not None
+    duration = quantity_duration(demand.unit, demand.quantity, rf.rules.slot_minutes)
     if duration is None or not fits_rules(duration, rf.rules):
         return []
     start = max(demand.earliest_start, rf.bookable.start)
     if start + duration > demand.deadline:
         return []
     fits = rf.fitting(Interval(start, demand.deadline), duration)
-    if not fits:
-        return []
-    # Each demand starts at a different unit, so the units past UNITS_PER_RESOURCE are offered
-    # to someone: started at the first unit, all demands would compete for the same three.
-    turn = demand.id % len(fits)
-    chosen = (fits[turn:] + fits[:turn])[:UNITS_PER_RESOURCE]
-    costs: dict[datetime, CostBreakdown] = {}  # units free at the same time cost the same
-    offers = []
-    for fit in chosen:
-        cost = costs.get(fit.window.start)
-        if cost is None:
-            cost = costs[fit.window.start] = CostBreakdown(
-                fixed.price, fixed.distance, _delay(demand, fit.window, fixed)
-            )
-        offers.append(
-            _offer(demand, rf, fit.unit_id, fit.window, (qty, fit.room), price, fixed.km, cost)
-        )
-    return offers
-
-
-def _delay(demand: _Ask, window: Interval, fixed: _Fixed) -> int:
-    return delay_cost(fixed.weights, demand.earliest_start, window.start)
+    return [(f, delay_cost(weights, demand.earliest_start, f.window.start)) for f in fits]
 
 
 def _piece_offers(demand: _Ask, rf: ResourceFree, fixed: _Fixed) -> list[Offer]:
@@ -415,7 +428,9 @@ def _piece_offers(demand: _Ask, rf: ResourceFree, fixed: _Fixed) -> list[Offer]:
             continue
         price = rf.resource.price_minor * pieces
         cost = CostBreakdown(
-            fixed.weights.price * price, fixed.distance, _delay(demand, window, fixed)
+            fixed.weights.price * price,
+            fixed.distance,
+            delay_cost(fixed.weights, demand.earliest_start, window.start),
         )
         offers.append(
             _offer(demand, rf, unit.unit_id, window, (pieces, room), price, fixed.km, cost)
