@@ -308,6 +308,8 @@ def hold_many(
     opened = _open_times(session, resources, holds)
     now = ctx.clock.now()
     ready: list[tuple[int, dict[str, Any], Deal]] = []
+    # Holds of one resource over one window are checked and priced alike: do it once.
+    checked: dict[tuple[int, datetime, datetime], Deal | ServiceError] = {}
     for i, hold in enumerate(holds):
         try:
             resource = resources.get(hold.resource_id)
@@ -320,16 +322,21 @@ def hold_many(
                 results[i] = create_booking(session, ctx=ctx, principal=hold.principal,
                                             request=hold.request())  # fmt: skip
                 continue
-            window = _window(hold.start, hold.end)
-            _validate_request(session, ctx, resource, window, check_notice=True,
-                              opened=opened[resource.id])  # fmt: skip
             if hold.quantity != 1:
                 raise InvalidInputError("an exclusive unit is booked with quantity 1")
+            window = _window(hold.start, hold.end)
         except ServiceError as exc:
             results[i] = exc
             continue
-        deal = strike_deal(session, ctx=ctx, resource=resource, window=window,
-                           quantity=1, usage=None, terms=terms[resource.id])  # fmt: skip
+        key = (resource.id, window.start, window.end)
+        if key not in checked:
+            checked[key] = _check_and_price(
+                session, ctx, resource, window, opened[resource.id], terms[resource.id]
+            )
+        deal = checked[key]
+        if isinstance(deal, ServiceError):
+            results[i] = deal
+            continue
         ready.append((i, _hold_row(ctx, hold, resource, window=window, deal=deal), deal))
     terms_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
@@ -352,6 +359,22 @@ def hold_many(
         session.execute(insert(BookingEvent), event_rows)
         append_entries(session, entries)
     return [r for r in results if r is not None]
+
+
+def _check_and_price(  # noqa: PLR0917 - one hold's window, with what the batch read for it
+    session: Session,
+    ctx: ServiceContext,
+    resource: Resource,
+    window: Interval,
+    opened: Sequence[Interval],
+    terms: dict[str, Any],
+) -> Deal | ServiceError:
+    try:
+        _validate_request(session, ctx, resource, window, check_notice=True, opened=opened)
+    except ServiceError as exc:
+        return exc
+    return strike_deal(session, ctx=ctx, resource=resource, window=window, quantity=1,
+                       usage=None, terms=terms)  # fmt: skip
 
 
 def _resources_of(session: Session, ids: set[int]) -> dict[int, Resource]:

@@ -275,10 +275,11 @@ def preview_price(session: Session, *, ctx: ServiceContext, request: PreviewIn) 
 
 @dataclass(frozen=True, slots=True)
 class Deal:
-    """The terms a booking is struck on and its quote."""
+    """The terms a booking is struck on, its quote, and the quote as it is stored."""
 
     terms: dict[str, Any]
     quote: Quote
+    quote_doc: dict[str, Any]
 
 
 def strike_deal(
@@ -302,7 +303,8 @@ def strike_deal(
         terms["negotiated"] = True
     if usage is not None:
         terms["expected_usage"] = usage.model_dump()
-    return Deal(terms, price_booking(resource, terms, window, quantity, usage=usage))
+    offer = price_booking(resource, terms, window, quantity, usage=usage)
+    return Deal(terms, offer, quote_json(offer))
 
 
 def attach_deal(session: Session, *, ctx: ServiceContext, booking: Booking, deal: Deal) -> None:
@@ -315,7 +317,7 @@ def deal_row(ctx: ServiceContext, booking_id: int, deal: Deal) -> dict[str, Any]
     return {
         "booking_id": booking_id,
         "terms": deal.terms,
-        "quote": quote_json(deal.quote),
+        "quote": deal.quote_doc,
         "currency": deal.quote.currency,
         "total_minor": deal.quote.total.minor,
         "deposit_minor": int(deal.terms["policy"]["deposit_minor"]),
