@@ -74,7 +74,7 @@ def bench_market(args: argparse.Namespace) -> None:
     print("\n| method | matched | fill rate | total cost (m) | mean cost | wall s |")
     print("|---|---:|---:|---:|---:|---:|")
     runs: list[tuple[str, Callable[[UnitArcs], UnitMatching]]] = [
-        ("engine (min-cost flow)", match_units),
+        ("engine (split min-cost flow)", match_units),
         ("first come, first served", first_come_first_served),
         ("greedy cheapest first", greedy_cheapest_first),
     ]
@@ -89,7 +89,7 @@ def bench_market(args: argparse.Namespace) -> None:
             f"| {name} | {result.matched:,} | {result.fill_rate:.2%} | {result.objective:,} "
             f"| {mean:.1f} | {result.wall_seconds:.2f} |"
         )
-    engine = results["engine (min-cost flow)"]
+    engine = results["engine (split min-cost flow)"]
     check = results.get("check: linear sum assignment")
     if check is not None:
         same = (check.matched, check.objective) == (engine.matched, engine.objective)
@@ -173,8 +173,11 @@ def main() -> None:
     cpu = platform.processor() or platform.machine()
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs ({cpu}); "
-        f"Python {sys.version.split()[0]}; numpy {np.__version__}; ortools {version('ortools')}"
+        f"Python {sys.version.split()[0]}; numpy {np.__version__}; ortools {version('ortools')}; "
+        f"scipy {version('scipy')}"
     )
+    # The machine is shared: the load when the run starts says how far to trust its timings.
+    print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if "market" not in args.skip:
         bench_market(args)
     if not (ORLIB / "optima.csv").is_file():

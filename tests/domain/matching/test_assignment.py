@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sparecap.domain.matching import assignment
 from sparecap.domain.matching.assignment import (
     UNMATCHED,
     UnitArcs,
@@ -102,6 +104,66 @@ def test_the_two_algorithms_agree_on_a_larger_sparse_market() -> None:
     assert_valid(arcs, flow)
     assert (flow.matched, flow.objective) == (lsa.matched, lsa.objective)
     assert flow.matched < demands  # more demands than units: some must stay unmatched
+
+
+@st.composite
+def clustered_markets(draw: st.DrawFn) -> UnitArcs:
+    """A few separate clusters, each short of units, short of demands or even, with parallel
+    arcs and a shared cost range: what splitting the market into pieces has to get right."""
+    demand_ids: list[int] = []
+    unit_ids: list[int] = []
+    costs: list[int] = []
+    demands = units = 0
+    for _ in range(draw(st.integers(1, 4))):
+        d_here, u_here = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+        pairs = [(d, u) for d in range(d_here) for u in range(u_here)]
+        chosen = draw(st.lists(st.sampled_from(pairs), min_size=1, max_size=24))
+        for d, u in chosen:
+            demand_ids.append(demands + d)
+            unit_ids.append(units + u)
+            costs.append(draw(st.integers(0, 30)))
+        demands, units = demands + d_here, units + u_here
+    return UnitArcs.build(demands, units, demand_ids, unit_ids, costs)
+
+
+@settings(max_examples=150, deadline=None)
+@given(arcs=clustered_markets())
+def test_the_split_solve_agrees_with_the_padded_assignment(arcs: UnitArcs) -> None:
+    # match_units splits the market (Dulmage-Mendelsohn classes, then components, batched);
+    # match_units_lsa solves the whole padded graph at once, so they share no step but ortools.
+    flow, lsa = match_units(arcs), match_units_lsa(arcs)
+    assert_valid(arcs, flow)
+    assert (flow.matched, flow.objective) == (lsa.matched, lsa.objective)
+    # One batch per component instead of batched components: same optimum.
+    with patch.object(assignment, "_BATCH_ARCS", 1):
+        alone = match_units(arcs)
+    assert (alone.matched, alone.objective) == (lsa.matched, lsa.objective)
+
+
+@settings(max_examples=100, deadline=None)
+@given(arcs=clustered_markets())
+def test_pieces_partition_the_arcs_a_maximum_matching_can_use(arcs: UnitArcs) -> None:
+    matched = assignment._maximum_matching(arcs)
+    pieces = assignment._pieces(arcs, matched)
+    arc_ids = np.concatenate([piece for piece, _ in pieces]) if pieces else np.zeros(0, int)
+    assert len(set(arc_ids.tolist())) == arc_ids.size  # no arc in two pieces
+    # The maximum matching found first lies inside the pieces.
+    assert set(np.flatnonzero(matched).tolist()) <= set(arc_ids.tolist())
+    for piece, perfect in pieces:
+        demands, units = np.unique(arcs.demand[piece]), np.unique(arcs.unit[piece])
+        inside = int(matched[piece].sum())
+        if perfect:
+            assert demands.size == units.size == inside
+        else:
+            assert inside == min(demands.size, units.size)
+
+
+def test_a_perfect_piece_with_negative_costs_is_solved() -> None:
+    # OR-Tools' assignment solver calls this perfect piece infeasible as it stands.
+    arcs = UnitArcs.build(2, 2, [0, 0, 1], [0, 1, 1], [1, -1, 0])
+    result = match_units(arcs)
+    assert (result.matched, result.objective) == (2, 1)
+    assert list(result.unit_of_demand) == [0, 1]
 
 
 def test_a_costlier_pair_is_taken_when_it_lets_one_more_demand_in() -> None:

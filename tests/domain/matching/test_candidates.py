@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sparecap.domain.matching import candidates
 from sparecap.domain.matching.candidates import nearby_candidates
 from sparecap.domain.matching.core import MatchingInputError, integer_costs
 
@@ -48,6 +51,59 @@ def test_grid_lookup_equals_brute_force(
         demands, units, radius, k
     )
     assert (found.distance <= radius).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    demands=points,
+    units=points,
+    radius=st.floats(0.5, 60),
+    k=st.integers(1, 6),
+    block=st.integers(1, 4),
+)
+def test_small_passes_and_binary_search_change_nothing(
+    demands: list[tuple[float, float]],
+    units: list[tuple[float, float]],
+    radius: float,
+    k: int,
+    block: int,
+) -> None:
+    # A few demands per pass (so results from many passes are put back in demand order), and
+    # cell starts by binary search instead of the table (as for a spread-out market).
+    with (
+        patch.object(candidates, "_DEMANDS_PER_BLOCK", block),
+        patch.object(candidates, "_TABLE_CELLS_PER_POINT", 0),
+    ):
+        found = nearby_candidates(
+            np.array(demands).reshape(-1, 2),
+            np.array(units).reshape(-1, 2),
+            radius=radius,
+            max_candidates=k,
+        )
+    assert list(zip(found.demand.tolist(), found.unit.tolist(), strict=True)) == brute_force(
+        demands, units, radius, k
+    )
+
+
+def test_a_larger_market_equals_brute_force() -> None:
+    # Thousands of points: several passes, many cells, runs longer than the candidate limit.
+    rng = np.random.default_rng(7)
+    demand_xy = rng.uniform(0, 1000, (5000, 2)).round(1)
+    unit_xy = rng.uniform(0, 1000, (3000, 2)).round(1)
+    radius, k = 40.0, 7
+    found = nearby_candidates(demand_xy, unit_xy, radius=radius, max_candidates=k)
+    distance = np.hypot(
+        demand_xy[:, None, 0] - unit_xy[None, :, 0], demand_xy[:, None, 1] - unit_xy[None, :, 1]
+    )
+    expected_demand, expected_unit = [], []
+    for d in range(demand_xy.shape[0]):
+        near = np.flatnonzero(distance[d] <= radius)
+        best = near[np.lexsort((near, distance[d, near]))][:k]
+        expected_demand += [d] * best.size
+        expected_unit += best.tolist()
+    assert found.demand.tolist() == expected_demand
+    assert found.unit.tolist() == expected_unit
+    assert np.array_equal(found.distance, distance[found.demand, found.unit])
 
 
 def test_ties_in_distance_go_to_the_lower_unit() -> None:
