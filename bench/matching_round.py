@@ -6,7 +6,7 @@ The market: 2,000 charging hubs of 5 connectors each, scattered over a 40 km squ
 Shenzhen, open 08:00-20:00; demands for one hour between 10:00 and 14:00 on one day, within
 5 km, some with a price ceiling under every hub's price. The seeding writes rows directly
 (it is not what is measured); the round is the one use case `run_round`, in one transaction:
-candidates from the database, the solve, and a hold through the booking service per match.
+candidates from the database, the solve, and the holds through the booking service's batch path.
 """
 
 from __future__ import annotations

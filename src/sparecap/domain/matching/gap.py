@@ -97,6 +97,9 @@ LOCAL_SEARCH_SHARE = 0.1
 KNAPSACK_SHARE = 0.05
 KNAPSACK_SECONDS = 0.2
 KNAPSACK_MAX_CAPACITY = 20_000
+# Largest total of the jobs' dearest costs GapInstance accepts: a wide margin under 2**63 for
+# the sense flip, the dummy agent's penalty and the sums of the bounds.
+MAX_TOTAL_COST = 2**60
 # Without an assignment to aim at, the subgradient steps aim this far (relative) past the LP.
 KNAPSACK_TARGET = 0.05
 # A round is not started with less time than this left: building its model alone takes about
@@ -134,6 +137,10 @@ class GapInstance:
             raise MatchingInputError("costs, weights (agents x jobs) and capacities must agree")
         if w.size and w.min() < 0:
             raise MatchingInputError("weights must be non-negative")
+        # Objectives, bounds and the search's sums are int64: refuse costs whose total over all
+        # jobs could overflow, rather than report a wrapped-around objective.
+        if c.size and sum(int(x) for x in np.abs(c).max(axis=0)) >= MAX_TOTAL_COST:
+            raise MatchingInputError("costs too large: their total could overflow 64-bit integers")
         return cls(c, w, cap)
 
     @property
