@@ -433,7 +433,19 @@ def _piece_offers(demand: _Ask, rf: ResourceFree, fixed: _Fixed) -> list[Offer]:
             delay_cost(fixed.weights, demand.earliest_start, window.start),
         )
         offers.append(
-            _offer(demand, rf, unit.unit_id, window, (pieces, room), price, fixed.km, cost)
+            Offer(
+                demand.id,
+                rf.resource_id,
+                unit.unit_id,
+                rf.provider_id,
+                window,
+                pieces,
+                room,
+                price,
+                fixed.km,
+                cost,
+                rf,
+            )
         )
     return offers
 
@@ -449,22 +461,6 @@ def _piece_window(demand: _Ask, rf: ResourceFree) -> Interval | None:
     if slots <= 0 or slots * slot < rf.rules.min_duration or start > rf.bookable.end:
         return None
     return Interval(start, start + slots * slot)
-
-
-def _offer(  # noqa: PLR0917 - one call site per shape, each passing every field
-    demand: _Ask,
-    rf: ResourceFree,
-    unit_id: int,
-    window: Interval,
-    amounts: tuple[int, int],
-    price: int,
-    km: float | None,
-    cost: CostBreakdown,
-) -> Offer:
-    """An offer of amounts = (quantity, capacity left on the unit)."""
-    # Positional: a round builds hundreds of thousands of these.
-    return Offer(demand.id, rf.resource_id, unit_id, rf.provider_id, window, amounts[0],
-                 amounts[1], price, km, cost, rf)  # fmt: skip
 
 
 def per_piece_cost(offer: Offer) -> int:
