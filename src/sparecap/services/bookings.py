@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sparecap.db.bulk import insert_returning
 from sparecap.db.models import Booking, BookingEvent, Resource, Unit
 from sparecap.db.money import BookingTerms
 from sparecap.domain.availability import (
@@ -448,8 +449,7 @@ def _insert_holds(session: Session, rows: list[dict[str, Any]]) -> list[Booking]
                 # _occupy), so two writers never wait on each other.
                 lock = select(Unit.id).where(Unit.id.in_(units)).order_by(Unit.id)
                 session.execute(lock.with_for_update())
-            statement = insert(Booking).returning(Booking, sort_by_parameter_order=True)
-            return list(session.scalars(statement, rows))
+            return insert_returning(session, Booking, rows)
     except IntegrityError as exc:
         if not is_capacity_violation(exc):
             raise

@@ -6,13 +6,15 @@ demand keeps the count that survived every step, so an empty result names its re
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,6 +23,7 @@ from sparecap.db.models import Resource
 from sparecap.domain.availability import Interval
 from sparecap.domain.categories import satisfies
 from sparecap.domain.demands import QuantityUnit, UnmatchedReason, quantity_duration
+from sparecap.domain.matching.core import BoolArray, FloatArray, IntArray
 from sparecap.domain.matching.costs import (
     CostBreakdown,
     CostWeights,
@@ -34,14 +37,12 @@ from sparecap.services.context import ServiceContext
 from sparecap.services.demands import remaining
 from sparecap.services.free_capacity import Fit, ResourceFree, load_free_capacity
 from sparecap.services.resources import WITH_DETAILS
-from sparecap.services.spatial import resources_near
+from sparecap.services.spatial import NearPairs, resources_near
 
-# Units of one resource offered to one demand: enough to ride out a race or two for the first.
-UNITS_PER_RESOURCE = 3
-# Resources with a free window offered to one demand, cheapest first (each with up to
-# UNITS_PER_RESOURCE units). The issue sizes markets at about 20 candidates per demand.
-# Measured on bench/matching_round.py: capping offers at 20 instead (about 7 hubs) cut the
-# round's matches from 6,000 to 1,610; 20 resources keep them.
+# Resources with a free window offered to one demand, cheapest first (each with all its units,
+# as classes of interchangeable ones). The issue sizes markets at about 20 candidates per
+# demand. Measured on bench/matching_round.py: capping offers at 20 instead (about 7 hubs) cut
+# the round's matches from 6,000 to 1,610; 20 resources keep them.
 MAX_RESOURCES = 20
 DAY_SECONDS = 86400
 # Filter stages, in order; a demand's reason is the first stage nothing survived.
@@ -65,17 +66,22 @@ def allow_all(session: Session, *, demander_id: int, provider_id: int) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a round builds hundreds of thousands of offers and a frozen dataclass takes five
+# times as long to build (each field set through object.__setattr__). Treat them as values:
+# derive changed ones with dataclasses.replace.
+@dataclass(slots=True)
 class Offer:
-    """Capacity one unit can give one demand: `quantity` in the demand's unit over `window`.
+    """Capacity a class of interchangeable units can give one demand: `quantity` in the
+    demand's unit over `window` on any one of `unit_ids`.
 
-    capacity is what the unit has left for the round in the same unit as the solver counts
-    it: bookings of quantity 1 at once for time demands, pieces for lines.
+    capacity is what the class has left for the round in the same unit as the solver counts
+    it: bookings of quantity 1 at once for time demands (one per idle unit of the class, or a
+    pooled unit's room), pieces for lines. A hold takes one unit: see `on`.
     """
 
     demand_id: int
     resource_id: int
-    unit_id: int
+    unit_ids: tuple[int, ...]
     provider_id: int
     window: Interval
     quantity: int
@@ -87,15 +93,28 @@ class Offer:
     # unit's whole free time there to queue several demands on it.
     source: ResourceFree = field(compare=False, repr=False)
 
+    @property
+    def unit_id(self) -> int:
+        """The unit a hold of this offer takes: the first of its class."""
+        return self.unit_ids[0]
+
+    def on(self, unit_id: int) -> Offer:
+        """The same offer on one unit of its class (only exclusive units share a class, so
+        that unit takes one booking)."""
+        if self.unit_ids == (unit_id,):
+            return self
+        return dataclasses.replace(self, unit_ids=(unit_id,), capacity=1)
+
+    def each_unit(self) -> list[Offer]:
+        """The offer once per unit of its class, in unit order."""
+        return [self.on(u) for u in self.unit_ids]
+
 
 @dataclass(slots=True)
 class DemandCandidates:
     demand: Demand
     offers: list[Offer] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    # The offered resources themselves. The session's identity map holds rows weakly; keeping
-    # them here lets the holds that follow find them there instead of reading each one again.
-    resources: list[Resource] = field(default_factory=list)
 
     @property
     def reason(self) -> UnmatchedReason | None:
@@ -210,117 +229,169 @@ def _fill_category(
     eligibility: Eligibility,
     found: dict[int, DemandCandidates],
 ) -> None:
-    pairs = resources_near(session, category_id=category_id, demands=group)
-    if not pairs:
-        return
-    resources = {
-        r.id: r
-        for r in session.scalars(
-            select(Resource)
-            .options(*WITH_DETAILS)
-            .where(Resource.id.in_({rid for near in pairs.values() for rid, _ in near}))
-        )
-    }
-    schema = schema_of(next(iter(resources.values())).category)
-    rows = {rid: _Row.of(r) for rid, r in resources.items()}
-    passed: dict[int, list[tuple[_Row, float | None, int]]] = {}
-    # Answers that repeat across the round's pairs, asked once: a round's demands share a few
-    # attribute sets and demanders, its resources a few hundred providers. Eligibility is
-    # taken as fixed for the length of one round.
-    meets: dict[tuple[str, int], bool] = {}
-    allowed: dict[tuple[int, int], bool] = {}
-    prices: dict[_Need, dict[int, int | None]] = {}
-    asks: dict[int, _Ask] = {}
+    near = resources_near(session, category_id=category_id, demands=group)
+    counts = [found[d.id].counts for d in group]
+    _count(counts, "in_radius", near.demand)
+    loaded = session.scalars(
+        select(Resource)
+        .options(*WITH_DETAILS)
+        .where(Resource.id.in_(np.unique(near.resource).tolist()))
+    ).all()
+    rows = [_Row.of(r) for r in sorted(loaded, key=lambda r: r.id)]
+    asks = [_Ask.of(x) for x in group]
+    passed = _filter(session, group, asks, rows, near, counts, eligibility)
+    if passed.demand.size:
+        _fill_windows(session, ctx, asks, rows, passed, weights=weights, found=found)
+    for x, c in zip(group, counts, strict=True):
+        c["window"] = len(found[x.id].offers)
 
-    def attributes_met(wanted: dict[str, Any], key: str, row: _Row) -> bool:
-        pair = (key, row.id)
-        if pair not in meets:
-            meets[pair] = satisfies(schema, row.attributes, wanted)
-        return meets[pair]
 
-    def eligible(demander: int, row: _Row) -> bool:
-        pair = (demander, row.provider_id)
-        if pair not in allowed:
-            allowed[pair] = eligibility(session, demander_id=demander, provider_id=pair[1])
-        return allowed[pair]
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    """Pairs left by the filters: demand position, row position, km (NaN: none) and price."""
 
-    for demand in group:
-        ask = asks[demand.id] = _Ask.of(demand)
-        need, wanted, demander = ask.need, demand.attributes, demand.demander_id
-        key = json.dumps(wanted, sort_keys=True)
-        counts = found[demand.id].counts
-        near = pairs.get(demand.id, [])
-        counts["in_radius"] = len(near)
-        ok = [(rows[rid], km) for rid, km in near if rid in rows]
-        ok = [(r, km) for r, km in ok if attributes_met(wanted, key, r)]
-        counts["attributes"] = len(ok)
-        ok = [(r, km) for r, km in ok if eligible(demander, r)]
-        counts["eligible"] = len(ok)
-        known = prices.setdefault(need, {})
-        for r, _ in ok:
-            if r.id not in known:
-                known[r.id] = _unit_price(need, r.listing)
-        priced = [(r, km, known[r.id]) for r, km in ok]
-        passed[demand.id] = [(r, km, p) for r, km, p in priced if p is not None]
-        counts["price"] = len(passed[demand.id])
-    _fill_windows(session, ctx, asks, passed, weights=weights, found=found)
+    demand: IntArray
+    row: IntArray
+    km: FloatArray
+    price: IntArray
+
+
+def _filter(  # noqa: PLR0917 - the category's demands, resources and what is asked of them
+    session: Session,
+    group: list[Demand],
+    asks: list[_Ask],
+    rows: list[_Row],
+    near: NearPairs,
+    counts: list[dict[str, int]],
+    eligibility: Eligibility,
+) -> _Pairs:
+    """The filters over every (demand, resource) pair of the category at once, as arrays.
+
+    A round's pairs run to hundreds of thousands while its demands share a few attribute
+    sets, needs and demanders and its resources a few hundred providers: each filter asks its
+    question once per distinct key that decides the answer, and spreads the answer over the
+    pairs. A demand's count after each stage is recorded as the stage passes.
+    """
+    if not rows:  # every resource in range was deactivated since the spatial read
+        no = np.zeros(0, np.int64)
+        return _Pairs(no, no, np.zeros(0, np.float64), no)
+    row_ids = np.array([r.id for r in rows], np.int64)
+    at = np.minimum(np.searchsorted(row_ids, near.resource), len(rows) - 1)
+    ok = row_ids[at] == near.resource
+    d, r, km = near.demand[ok], at[ok], near.km[ok]
+
+    schema = schema_of(rows[0].resource.category)
+    wanted = _codes([json.dumps(x.attributes, sort_keys=True) for x in group])
+    ok = _ask_once(wanted.code[d], r, lambda k, i: satisfies(
+        schema, rows[i].attributes, group[wanted.first[k]].attributes))  # fmt: skip
+    d, r, km = d[ok], r[ok], km[ok]
+    _count(counts, "attributes", d)
+
+    # Eligibility is taken as fixed for the length of one round.
+    demander = np.array([x.demander_id for x in group], np.int64)
+    provider = np.array([x.provider_id for x in rows], np.int64)
+    ok = _ask_once(demander[d], provider[r], lambda a, b: eligibility(
+        session, demander_id=a, provider_id=b))  # fmt: skip
+    d, r, km = d[ok], r[ok], km[ok]
+    _count(counts, "eligible", d)
+
+    needs = _codes(a.need for a in asks)
+    price_of: dict[tuple[int, int], int | None] = {}
+
+    def priced(n: int, i: int) -> bool:
+        price_of[n, i] = _unit_price(asks[needs.first[n]].need, rows[i].listing)
+        return price_of[n, i] is not None
+
+    ok = _ask_once(needs.code[d], r, priced)
+    d, r, km = d[ok], r[ok], km[ok]
+    _count(counts, "price", d)
+    price = [price_of[n, i] for n, i in zip(needs.code[d].tolist(), r.tolist(), strict=True)]
+    return _Pairs(d, r, km, np.array(price, np.int64))
 
 
 def _fill_windows(
     session: Session,
     ctx: ServiceContext,
-    asks: dict[int, _Ask],
-    passed: dict[int, list[tuple[_Row, float | None, int]]],
+    asks: list[_Ask],
+    rows: list[_Row],
+    passed: _Pairs,
     *,
     weights: CostWeights,
     found: dict[int, DemandCandidates],
 ) -> None:
-    wanted = {r.id: r.resource for ok in passed.values() for r, _, _ in ok}
-    if not wanted:
-        for demand_id in asks:
-            found[demand_id].counts["window"] = 0
-        return
-    span = Interval(
-        min(a.earliest_start for a in asks.values()), max(a.deadline for a in asks.values())
-    )
+    """Offers from each demand's MAX_RESOURCES cheapest resources that have a free window.
+
+    Resources go in order of their cost before delay (price and distance), then id. Capping
+    resources, not offers, keeps each demand's choices spread over several providers: a
+    demand offered only the units of the two cheapest hubs loses them all when its
+    neighbours want them too.
+    """
+    row_ids = np.array([r.id for r in rows], np.int64)
+    rank = weights.price * passed.price + weights.per_km * np.nan_to_num(passed.km)
+    order = np.lexsort((row_ids[passed.row], rank, passed.demand))
+    d = passed.demand[order]
+    span = Interval(min(a.earliest_start for a in asks), max(a.deadline for a in asks))
     free = load_free_capacity(
-        session, resources=list(wanted.values()), span=span, now=ctx.clock.now()
+        session,
+        resources=[rows[i].resource for i in np.unique(passed.row).tolist()],
+        span=span,
+        now=ctx.clock.now(),
     )
     cache: _SlotCache = {}
-    for demand_id, ask in asks.items():
-        offers = _cheapest_offers(ask, passed[demand_id], free, weights, cache)
-        found[demand_id].offers = offers
-        found[demand_id].resources = [r.resource for r, _, _ in passed[demand_id]]
-        found[demand_id].counts["window"] = len(offers)
+    kms = [None if math.isnan(k) else k for k in passed.km[order].tolist()]
+    sources = [free[rows[i].id] for i in passed.row[order].tolist()]
+    prices = passed.price[order].tolist()
+    starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]]).tolist()
+    for first, last in zip(starts, [*starts[1:], d.size], strict=True):
+        ask = asks[int(d[first])]
+        offers = found[ask.id].offers
+        used = 0
+        for k in range(first, last):
+            got = _offers(ask, sources[k], kms[k], prices[k], weights, cache)
+            if got:
+                offers.extend(got)
+                used += 1
+                if used == MAX_RESOURCES:
+                    break
 
 
-def _cheapest_offers(
-    demand: _Ask,
-    passed: list[tuple[_Row, float | None, int]],
-    free: dict[int, ResourceFree],
-    weights: CostWeights,
-    cache: _SlotCache,
-) -> list[Offer]:
-    """Offers from the demand's MAX_RESOURCES cheapest resources that have a free window.
+@dataclass(frozen=True, slots=True)
+class _Codes:
+    """Distinct values numbered in order of first sight: code[i] is value i's number and
+    first[n] the position where number n was first seen."""
 
-    Resources go in order of their cost before delay (price and distance). Capping resources,
-    not offers, keeps each demand's choices spread over several providers: a demand offered
-    only the units of the two cheapest hubs loses them all when its neighbours want them too.
-    """
-    ranked = sorted(
-        passed,
-        key=lambda p: (weights.price * p[2] + weights.per_km * (p[1] or 0.0), p[0].id),
-    )
-    offers: list[Offer] = []
-    used = 0
-    for row, km, price in ranked:
-        found = _offers(demand, free[row.id], km, price, weights, cache)
-        if found:
-            offers.extend(found)
-            used += 1
-            if used == MAX_RESOURCES:
-                break
-    return offers
+    code: IntArray
+    first: list[int]
+
+
+def _codes(values: Iterable[Hashable]) -> _Codes:
+    numbers: dict[Hashable, int] = {}
+    first: list[int] = []
+    code = []
+    for i, v in enumerate(values):
+        n = numbers.get(v)
+        if n is None:
+            n = numbers[v] = len(first)
+            first.append(i)
+        code.append(n)
+    return _Codes(np.array(code, np.int64), first)
+
+
+def _ask_once(a: IntArray, b: IntArray, question: Callable[[int, int], bool]) -> BoolArray:
+    """question(a[k], b[k]) for every k, asked once per distinct pair."""
+    if a.size == 0:
+        return np.zeros(0, np.bool_)
+    # One integer per pair (both are non-negative ids or codes): np.unique on rows is slower.
+    width = int(b.max()) + 1
+    keys, back = np.unique(a * width + b, return_inverse=True)
+    answers = [question(k // width, k % width) for k in keys.tolist()]
+    return np.array(answers, np.bool_)[back]
+
+
+def _count(counts: list[dict[str, int]], stage: str, demand: IntArray) -> None:
+    """Record how many pairs of each demand are left after `stage`."""
+    for c, n in zip(counts, np.bincount(demand, minlength=len(counts)).tolist(), strict=True):
+        c[stage] = n
 
 
 def _unit_price(need: _Need, listing: _Listing) -> int | None:
@@ -361,7 +432,7 @@ def _offers(  # noqa: PLR0917 - a demand, a resource and what is known of the pa
     return _time_offers(demand, rf, price, fixed, cache)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Fixed:
     """The parts of an offer's cost that are the same for every unit of one resource."""
 
@@ -381,22 +452,17 @@ _SlotCache = dict[tuple[int, datetime, datetime, QuantityUnit, int], list[_Slot]
 def _time_offers(
     demand: _Ask, rf: ResourceFree, price: int, fixed: _Fixed, cache: _SlotCache
 ) -> list[Offer]:
-    """One unit for the whole stretch, at each unit's earliest free window."""
+    """One unit for the whole stretch, at each class's earliest free window."""
     key = (rf.resource_id, demand.earliest_start, demand.deadline, demand.unit, demand.quantity)
     slots = cache.get(key)
     if slots is None:
         slots = cache[key] = _time_slots(demand, rf, fixed.weights)
-    if not slots:
-        return []
-    # Each demand starts at a different unit, so the units past UNITS_PER_RESOURCE are offered
-    # to someone: started at the first unit, all demands would compete for the same three.
-    turn = demand.id % len(slots)
     qty = demand.quantity
     # Offer built in place, positionally: a round makes hundreds of thousands of them.
     return [
-        Offer(demand.id, rf.resource_id, fit.unit_id, rf.provider_id, fit.window, qty, fit.room,
+        Offer(demand.id, rf.resource_id, fit.unit_ids, rf.provider_id, fit.window, qty, fit.room,
               price, fixed.km, CostBreakdown(fixed.price, fixed.distance, delay), rf)
-        for fit, delay in (slots[turn:] + slots[:turn])[:UNITS_PER_RESOURCE]
+        for fit, delay in slots
     ]  # fmt: skip
 
 
@@ -436,7 +502,7 @@ def _piece_offers(demand: _Ask, rf: ResourceFree, fixed: _Fixed) -> list[Offer]:
             Offer(
                 demand.id,
                 rf.resource_id,
-                unit.unit_id,
+                (unit.unit_id,),
                 rf.provider_id,
                 window,
                 pieces,

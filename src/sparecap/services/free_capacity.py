@@ -71,30 +71,48 @@ class ResourceFree:
     # Fits already found, by (span start, span end, duration): demands of one round cluster on
     # a few start times and lengths, so most lookups repeat.
     fits: dict[tuple[datetime, datetime, timedelta], list[Fit]] = field(default_factory=dict)
+    # Exclusive units with the same free time are interchangeable for every demand of the
+    # round: a hub of ten idle chargers is one class of ten, not ten offers per demand.
+    classes: list[list[UnitFree]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        by_free: dict[tuple[Interval, ...], list[UnitFree]] = {}
+        self.classes = []
+        for unit in self.units:
+            if not unit.exclusive:
+                self.classes.append([unit])
+                continue
+            same = by_free.get(tuple(unit.free))
+            if same is None:
+                same = by_free[tuple(unit.free)] = []
+                self.classes.append(same)
+            same.append(unit)
 
     def fitting(self, span: Interval, duration: timedelta) -> list[Fit]:
-        """Each unit's earliest grid-aligned window of `duration` inside `span` where a
-        booking may start, in unit order (units without one are left out)."""
+        """Each class's earliest grid-aligned window of `duration` inside `span` where a
+        booking may start, in unit order (classes without one are left out)."""
         key = (span.start, span.end, duration)
         found = self.fits.get(key)
         if found is None:
             found = []
-            for unit in self.units:
+            for same in self.classes:
+                unit = same[0]
                 window = earliest_fit(unit.free, span, duration, zone=self.zone,
                                       slot_minutes=self.rules.slot_minutes)  # fmt: skip
                 if window is None or self.bookable is None or window.start > self.bookable.end:
                     continue
-                room = 1 if unit.exclusive else unit.free_rate(window)
-                found.append(Fit(unit.unit_id, window, room))
+                room = len(same) if unit.exclusive else unit.free_rate(window)
+                found.append(Fit(tuple(u.unit_id for u in same), window, room))
             self.fits[key] = found
         return found
 
 
 @dataclass(frozen=True, slots=True)
 class Fit:
-    """Where one more booking fits on a unit, and how much of the unit is left there."""
+    """Where one more booking fits on a class of interchangeable units, and how many more
+    bookings of quantity 1 the class takes there (its units, or a pooled unit's room)."""
 
-    unit_id: int
+    unit_ids: tuple[int, ...]
     window: Interval
     room: int
 

@@ -11,7 +11,7 @@ little capacity is still feasible. All costs are integers before any solver sees
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,9 @@ class Plan:
     """Per demand, the offers to try in order: the engine's choice, then spare alternatives."""
 
     tries: dict[int, list[Offer]] = field(default_factory=dict)
+    # Offers to fall back on when every try is lost to a race, made only when needed: a round
+    # may have hundreds of thousands of them and rarely uses any.
+    spares: dict[int, Iterable[Offer]] = field(default_factory=dict)
     capped: set[int] = field(default_factory=set)  # demands the fairness cap kept out
     below_lot: set[int] = field(default_factory=set)  # demands whose split parts were too small
     solvers: dict[str, Any] = field(default_factory=dict)
@@ -66,6 +69,8 @@ def plan_round(
 
 
 def _index(offers: Iterable[Offer]) -> dict[int, int]:
+    """A solver index per unit class, keyed by the class's first unit (a unit belongs to one
+    class in a round)."""
     units: dict[int, int] = {}
     for o in offers:
         units.setdefault(o.unit_id, len(units))
@@ -73,41 +78,50 @@ def _index(offers: Iterable[Offer]) -> dict[int, int]:
 
 
 def _plan_units(plan: Plan, group: list[DemandCandidates], cap: int | None) -> None:
+    """Time demands onto unit classes by min-cost flow, then a unit of its class to each."""
     if not group:
         return
     offers = [o for c in group for o in c.offers]
-    units = _index(offers)
-    room = np.zeros(len(units), np.int64)
-    room[:] = np.iinfo(np.int64).max
+    classes = _index(offers)
+    room = np.full(len(classes), np.iinfo(np.int64).max, np.int64)
     owner_ids: dict[int, int] = {}
-    owner = np.zeros(len(units), np.int64)
+    owner = np.zeros(len(classes), np.int64)
     for o in offers:
-        u = units[o.unit_id]
-        room[u] = min(room[u], o.capacity)
-        owner[u] = owner_ids.setdefault(o.provider_id, len(owner_ids))
+        k = classes[o.unit_id]
+        room[k] = min(room[k], o.capacity)
+        owner[k] = owner_ids.setdefault(o.provider_id, len(owner_ids))
     row = {c.demand.id: i for i, c in enumerate(group)}
     arcs = UnitArcs.build(
         len(group),
-        len(units),
+        len(classes),
         [row[o.demand_id] for o in offers],
-        [units[o.unit_id] for o in offers],
+        [classes[o.unit_id] for o in offers],
         [o.cost.total for o in offers],
     )
     result = match_units_capped(arcs, owner, cap=cap, unit_capacity=room)
     uncapped = match_units_capped(arcs, owner, cap=None, unit_capacity=room) if cap else result
-    chosen_units = {int(u) for u in result.unit_of_demand if u != UNMATCHED}
-    unit_ids = list(units)
+    keys = list(classes)
+    # Units still idle per class once every chosen demand has one; a pooled unit taken by
+    # the plan counts as given (its room is the plan's).
+    idle: dict[int, list[int]] = {}
     for i, c in enumerate(group):
-        u = int(result.unit_of_demand[i])
-        if u == UNMATCHED:
+        k = int(result.unit_of_demand[i])
+        if k == UNMATCHED:
             if uncapped.unit_of_demand[i] != UNMATCHED:
                 plan.capped.add(c.demand.id)
             continue
-        first = next(o for o in c.offers if o.unit_id == unit_ids[u])
-        # Fallbacks only on units the plan gives nobody, so a lost race never steals another
-        # demand's planned unit.
-        spare = [o for o in c.offers if units[o.unit_id] not in chosen_units]
-        plan.tries[c.demand.id] = [first, *spare]
+        first = next(o for o in c.offers if o.unit_id == keys[k])
+        if len(first.unit_ids) == 1:
+            unit = first.unit_id
+            idle[keys[k]] = []
+        else:  # the flow gives a class at most as many demands as it has units
+            unit = idle.setdefault(keys[k], list(first.unit_ids)).pop(0)
+        plan.tries[c.demand.id] = [first.on(unit)]
+    for c in group:
+        if c.demand.id in plan.tries:
+            # Fallbacks only on units the plan gives nobody, so a lost race never steals
+            # another demand's planned unit.
+            plan.spares[c.demand.id] = _spares(c.offers, idle)
     plan.objective += result.objective
     plan.solvers["unit_assignment"] = {
         "solver": "min_cost_flow" if cap is None else "min_cost_flow_capped",
@@ -119,6 +133,13 @@ def _plan_units(plan: Plan, group: list[DemandCandidates], cap: int | None) -> N
         "matched_without_cap": uncapped.matched,
         "seconds": round(result.wall_seconds, 4),
     }
+
+
+def _spares(offers: list[Offer], idle: dict[int, list[int]]) -> Iterator[Offer]:
+    """The demand's offers, cheapest first, on each unit the plan left idle."""
+    for o in offers:
+        for unit in idle.get(o.unit_id, o.unit_ids):
+            yield o.on(unit)
 
 
 def _plan_queues(plan: Plan, group: list[DemandCandidates], weights: CostWeights) -> None:

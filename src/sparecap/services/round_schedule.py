@@ -26,7 +26,7 @@ from sparecap.domain.matching.costs import CostWeights, offer_cost
 from sparecap.domain.matching.scheduling import Job, Machine, SchedulingInstance, solve_schedule
 from sparecap.domain.matching.windows import align_up
 from sparecap.services.candidates import DemandCandidates, Offer
-from sparecap.services.free_capacity import UnitFree
+from sparecap.services.free_capacity import ResourceFree, UnitFree
 
 MAX_JOBS = 2_000
 SECONDS = 3.0
@@ -52,24 +52,34 @@ class _Model:
     machines: list[Machine] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     demands: list[DemandCandidates] = field(default_factory=list)
-    offers: list[dict[int, Offer]] = field(default_factory=list)
+    # Per job, by machine: the offer (of a unit class) and the unit of it the machine is.
+    offers: list[dict[int, tuple[Offer, int]]] = field(default_factory=list)
 
-    def unit(self, offer: Offer) -> int:
-        u = self.units.get(offer.unit_id)
+    def unit(self, offer: Offer, unit_id: int) -> int:
+        u = self.units.get(unit_id)
         if u is None:
-            u = self.units[offer.unit_id] = len(self.machines)
-            self.machines.append(_machine(offer, self.taken.get(offer.unit_id, []), self.origin))
+            u = self.units[unit_id] = len(self.machines)
+            taken = self.taken.get(unit_id, [])
+            self.machines.append(_machine(offer.source, _unit_free(offer, unit_id), taken,
+                                          self.origin))  # fmt: skip
         return u
 
     def add(self, c: DemandCandidates, offers: list[Offer], weights: CostWeights) -> None:
         duration = Counter(o.window.duration for o in offers).most_common(1)[0][0]
-        mine = {self.unit(o): o for o in offers if o.window.duration == duration}
+        mine = {
+            self.unit(o, unit): (o, unit)
+            for o in offers
+            if o.window.duration == duration
+            for unit in o.unit_ids
+        }
         self.jobs.append(
             Job(
                 duration=duration // MINUTE,
                 release=_minutes_up(c.demand.earliest_start - self.origin),
                 deadline=(c.demand.deadline - self.origin) // MINUTE,
-                costs={u: PER_HOUR * (o.cost.price + o.cost.distance) for u, o in mine.items()},
+                costs={
+                    u: PER_HOUR * (o.cost.price + o.cost.distance) for u, (o, _) in mine.items()
+                },
                 late_cost=weights.per_hour_late,
             )
         )
@@ -81,7 +91,7 @@ def schedule_leftovers(
     left: Sequence[DemandCandidates], picks: Iterable[Offer], weights: CostWeights
 ) -> Scheduled:
     """Place demands the flow left unmatched on exclusive units, around the flow's `picks`."""
-    queued = [(c, [o for o in c.offers if _unit_free(o).exclusive]) for c in left]
+    queued = [(c, [o for o in c.offers if _unit_free(o, o.unit_id).exclusive]) for c in left]
     queued = [(c, offers) for c, offers in queued if offers][:MAX_JOBS]
     if not queued:
         return Scheduled()
@@ -97,7 +107,7 @@ def schedule_leftovers(
     )
     scheduled = Scheduled()
     for p in result.placements:
-        demand, offer = model.demands[p.job].demand, model.offers[p.job][p.unit]
+        demand, (offer, unit) = model.demands[p.job].demand, model.offers[p.job][p.unit]
         start = model.origin + p.start * MINUTE
         cost = offer_cost(
             weights,
@@ -107,7 +117,7 @@ def schedule_leftovers(
             start=start,
         )
         window = Interval(start, start + offer.window.duration)
-        scheduled.offers[demand.id] = dataclasses.replace(offer, window=window, cost=cost)
+        scheduled.offers[demand.id] = dataclasses.replace(offer.on(unit), window=window, cost=cost)
     scheduled.solver = {
         "solver": "interval_scheduling_cp_sat",
         "status": result.status.value,
@@ -120,25 +130,24 @@ def schedule_leftovers(
     return scheduled
 
 
-def _unit_free(offer: Offer) -> UnitFree:
-    return next(u for u in offer.source.units if u.unit_id == offer.unit_id)
+def _unit_free(offer: Offer, unit_id: int) -> UnitFree:
+    return next(u for u in offer.source.units if u.unit_id == unit_id)
 
 
 def _minutes_up(span: timedelta) -> int:
     return -(-span // MINUTE)
 
 
-def _machine(offer: Offer, taken: list[Interval], origin: datetime) -> Machine:
+def _machine(rf: ResourceFree, unit: UnitFree, taken: list[Interval], origin: datetime) -> Machine:
     """The unit's free time less the flow's picks, in minutes from `origin`.
 
     A pick [s, e) blocks [s - before, e + after), and a new job must keep its own buffers
     clear of that, so the pick is cut out widened by both buffers on each side.
     """
-    rf = offer.source
     rules = rf.rules
     assert rf.bookable is not None  # an offer exists only where a booking may start
     pad = rules.buffer_before + rules.buffer_after
-    free = subtract(_unit_free(offer).free, [Interval(w.start - pad, w.end + pad) for w in taken])
+    free = subtract(unit.free, [Interval(w.start - pad, w.end + pad) for w in taken])
     windows = []
     for iv in free:
         lo = _minutes_up(max(iv.start, rf.bookable.start, origin) - origin)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sparecap.db.bulk import insert_returning
 from sparecap.db.demands import Demand, Match, MatchRound, Unmatched
 from sparecap.db.models import Booking
 from sparecap.domain.demands import LIVE, DemandActor, QuantityUnit, UnmatchedReason
@@ -172,7 +174,7 @@ def instant_match(
     cands = find_candidates(
         session, ctx=ctx, demands=[demand], weights=weights.to_domain(), eligibility=eligibility
     )
-    plan = Plan(tries={demand.id: list(cands[demand.id].offers)})
+    plan = Plan(tries={demand.id: [u for o in cands[demand.id].offers for u in o.each_unit()]})
     rnd = _new_round(session, ctx, principal.participant_id, "instant", RoundIn(weights=weights))
     return _write(session, ctx, rnd, cands, plan)
 
@@ -202,12 +204,13 @@ def _write(
 ) -> RoundResult:
     result = RoundResult(rnd)
     lost = _take_all(session, ctx, result, cands, plan)
+    unmatched = []
     for demand_id in sorted(cands):
         c = cands[demand_id]
         rnd.lost_races += lost[demand_id]
         if remaining(c.demand) > 0:
-            reason = _reason(c, plan, lost[demand_id])
-            result.unmatched.append(_unmatched(session, ctx, rnd, c, reason))
+            unmatched.append(_unmatched_row(ctx, rnd, c, _reason(c, plan, lost[demand_id])))
+    result.unmatched = insert_returning(session, Unmatched, unmatched)
     rnd.demands = len(cands)
     rnd.matched = len({m.demand_id for m in result.matches})
     rnd.objective = sum(int(m.cost["total"]) for m in result.matches)
@@ -246,7 +249,7 @@ def _take_all(
     hold; a split order takes one hold per part, one part per wave.
     """
     rnd = result.round
-    tries = {d: iter(plan.tries.get(d, [])) for d in sorted(cands)}
+    tries = {d: chain(plan.tries.get(d, []), plan.spares.get(d, ())) for d in sorted(cands)}
     lost: Counter[int] = Counter()
     while True:
         wave: list[tuple[Demand, Offer, int]] = []
@@ -317,10 +320,7 @@ def _match_row(
 
 def _insert_matches(session: Session, rows: list[dict[str, Any]]) -> list[Match]:
     """One INSERT for a wave's matches, returned as rows of the session in the given order."""
-    if not rows:
-        return []
-    statement = insert(Match).returning(Match, sort_by_parameter_order=True)
-    return list(session.scalars(statement, rows))
+    return insert_returning(session, Match, rows)
 
 
 def _reason(c: DemandCandidates, plan: Plan, lost: int) -> UnmatchedReason:
@@ -335,20 +335,14 @@ def _reason(c: DemandCandidates, plan: Plan, lost: int) -> UnmatchedReason:
     return UnmatchedReason.CANDIDATES_TAKEN
 
 
-def _unmatched(
-    session: Session,
-    ctx: ServiceContext,
-    rnd: MatchRound,
-    c: DemandCandidates,
-    reason: UnmatchedReason,
-) -> Unmatched:
+def _unmatched_row(
+    ctx: ServiceContext, rnd: MatchRound, c: DemandCandidates, reason: UnmatchedReason
+) -> dict[str, Any]:
     c.demand.last_reason = reason.value
-    row = Unmatched(
-        round_id=rnd.id,
-        demand_id=c.demand.id,
-        reason=reason.value,
-        detail={"after_filter": c.counts, "remaining": remaining(c.demand)},
-        created_at=ctx.clock.now(),
-    )
-    session.add(row)
-    return row
+    return {
+        "round_id": rnd.id,
+        "demand_id": c.demand.id,
+        "reason": reason.value,
+        "detail": {"after_filter": c.counts, "remaining": remaining(c.demand)},
+        "created_at": ctx.clock.now(),
+    }

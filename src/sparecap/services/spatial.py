@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sparecap.db.demands import Demand
 from sparecap.db.models import Resource
-from sparecap.domain.geo import EARTH_RADIUS_KM, bounding_box, haversine_km
+from sparecap.domain.geo import EARTH_RADIUS_KM, bounding_box
 from sparecap.domain.matching.candidates import nearby_candidates
 from sparecap.domain.matching.core import FloatArray, IntArray
 
@@ -29,43 +30,64 @@ ANYWHERE_LIMIT = 200
 # this much further and haversine then decides exactly.
 PROJECTION_SLACK = 1.02
 
-Pairs = dict[int, list[tuple[int, float | None]]]
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NearPairs:
+    """Pair k: the demand at position demand[k] of the list asked about may use resource id
+    resource[k], which lies km[k] away (NaN when the demand has no location)."""
+
+    demand: IntArray
+    resource: IntArray
+    km: FloatArray
+
+    @property
+    def size(self) -> int:
+        return int(self.demand.size)
 
 
-def resources_near(session: Session, *, category_id: int, demands: Sequence[Demand]) -> Pairs:
-    """Per demand id, (resource id, km or None) of active resources of the category in range."""
-    anywhere = [d for d in demands if d.max_distance_km is None]
-    local = [d for d in demands if d.max_distance_km is not None]
+def resources_near(session: Session, *, category_id: int, demands: Sequence[Demand]) -> NearPairs:
+    """Active resources of the category in range of each demand."""
+    local = [i for i, d in enumerate(demands) if d.max_distance_km is not None]
+    anywhere = [i for i, d in enumerate(demands) if d.max_distance_km is None]
     query = select(Resource.id, Resource.lat, Resource.lon, Resource.price_minor).where(
         Resource.category_id == category_id, Resource.active.is_(True)
     )
     if not anywhere:
-        boxes = [bounding_box(d.lat, d.lon, d.max_distance_km) for d in local]  # type: ignore[arg-type]
+        boxes = [bounding_box(d.lat, d.lon, d.max_distance_km) for d in demands]  # type: ignore[arg-type]
         query = query.where(
             Resource.lat.between(min(b.min_lat for b in boxes), max(b.max_lat for b in boxes)),
             Resource.lon.between(min(b.min_lon for b in boxes), max(b.max_lon for b in boxes)),
         )
     rows = session.execute(query.order_by(Resource.id)).all()
-    if not rows:
-        return {}
     ids = np.array([r.id for r in rows], np.int64)
-    lat = np.array([r.lat for r in rows])
-    lon = np.array([r.lon for r in rows])
-    pairs: Pairs = {}
-    if local:
-        pairs.update(_local_pairs(local, ids, lat, lon))
-    if anywhere:
-        by_price = np.argsort(np.array([r.price_minor for r in rows]), kind="stable")
-        keep = by_price[:ANYWHERE_LIMIT]
-        for d in anywhere:
-            pairs[d.id] = [(int(ids[k]), _km(d, lat[k], lon[k])) for k in keep]
-    return pairs
+    lat = np.array([r.lat for r in rows], np.float64)
+    lon = np.array([r.lon for r in rows], np.float64)
+    parts = [_empty()]
+    if local and rows:
+        parts.append(_local_pairs([demands[i] for i in local], np.array(local), ids, lat, lon))
+    if anywhere and rows:
+        keep = np.argsort(np.array([r.price_minor for r in rows]), kind="stable")[:ANYWHERE_LIMIT]
+        d_lat, d_lon = _coordinates([demands[i] for i in anywhere])
+        who = np.repeat(np.array(anywhere, np.int64), keep.size)
+        k = np.tile(keep, len(anywhere))
+        km = _haversine(np.repeat(d_lat, keep.size), np.repeat(d_lon, keep.size), lat[k], lon[k])
+        parts.append(NearPairs(who, ids[k], km))
+    return NearPairs(
+        np.concatenate([p.demand for p in parts]),
+        np.concatenate([p.resource for p in parts]),
+        np.concatenate([p.km for p in parts]),
+    )
 
 
-def _km(demand: Demand, lat: float, lon: float) -> float | None:
-    if demand.lat is None or demand.lon is None:
-        return None
-    return haversine_km(demand.lat, demand.lon, float(lat), float(lon))
+def _empty() -> NearPairs:
+    return NearPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+
+
+def _coordinates(demands: Sequence[Demand]) -> tuple[FloatArray, FloatArray]:
+    """Latitudes and longitudes, NaN where a demand has none (haversine then gives NaN)."""
+    lat = np.array([np.nan if d.lat is None else d.lat for d in demands], np.float64)
+    lon = np.array([np.nan if d.lon is None else d.lon for d in demands], np.float64)
+    return lat, lon
 
 
 def _project(lat: FloatArray, lon: FloatArray, ref_lat: float) -> FloatArray:
@@ -75,13 +97,9 @@ def _project(lat: FloatArray, lon: FloatArray, ref_lat: float) -> FloatArray:
 
 
 def _local_pairs(
-    demands: list[Demand],
-    ids: IntArray,
-    lat: FloatArray,
-    lon: FloatArray,
-) -> Pairs:
-    d_lat = np.array([d.lat for d in demands], dtype=np.float64)
-    d_lon = np.array([d.lon for d in demands], dtype=np.float64)
+    demands: list[Demand], positions: IntArray, ids: IntArray, lat: FloatArray, lon: FloatArray
+) -> NearPairs:
+    d_lat, d_lon = _coordinates(demands)
     radius = np.array([d.max_distance_km for d in demands], dtype=np.float64)
     ref = float(np.mean(d_lat))
     found = nearby_candidates(
@@ -93,11 +111,7 @@ def _local_pairs(
     di, ri = found.demand, found.unit
     km = _haversine(d_lat[di], d_lon[di], lat[ri], lon[ri])
     keep = km <= radius[di]
-    demand_ids = [d.id for d in demands]
-    pairs: Pairs = {d: [] for d in demand_ids}
-    for d, r, k in zip(di[keep].tolist(), ids[ri[keep]].tolist(), km[keep].tolist(), strict=True):
-        pairs[demand_ids[d]].append((r, k))
-    return pairs
+    return NearPairs(positions[di[keep]], ids[ri[keep]], km[keep])
 
 
 def _haversine(
