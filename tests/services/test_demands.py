@@ -161,6 +161,37 @@ def test_candidates_skip_capacity_already_booked(platform: Platform, market: dic
     assert {o.resource_id for o in found[demand_id].offers} == {market["far"]}
 
 
+def test_units_free_alike_are_one_offer_and_each_match_gets_its_own(
+    platform: Platform, market: dict
+) -> None:
+    # A hub of four connectors, one booked from ten to eleven: the other three are free alike
+    # and make one offer of three units at ten; the booked one offers eleven o'clock.
+    hub = make_resource(platform, market["provider"], charger_spec(
+        name="Hub", units=[{"name": f"c{i}"} for i in range(4)]))  # fmt: skip
+    with platform.db.write() as s:
+        first = platform_unit(s, hub)
+        create_booking(s, ctx=platform.ctx, principal=market["other"].principal,
+                       request=BookingIn(resource_id=hub, unit_id=first, start=TEN,
+                                         end=TEN + HOUR))  # fmt: skip
+    ids = [post(platform, market["demander"], deadline=TEN + 2 * HOUR) for _ in range(6)]
+    with platform.db.read() as s:
+        found = find_candidates(s, ctx=platform.ctx, demands=[s.get(Demand, ids[0])],  # type: ignore[list-item]
+                                weights=CostWeights())  # fmt: skip
+    on_hub = [(len(o.unit_ids), o.capacity, o.window.start)
+              for o in found[ids[0]].offers if o.resource_id == hub]  # fmt: skip
+    assert on_hub == [(3, 3, TEN), (1, 1, TEN + HOUR)]
+    with platform.db.write() as s:
+        result = run_round(
+            s, ctx=platform.ctx, principal=market["operator"].principal, spec=RoundIn()
+        )
+        on_units = [(m.unit_id, m.start_at) for m in result.matches if m.resource_id == hub]
+    # Two demands go to the two-connector hub at the same place and price; the other four
+    # fill the hub: three at ten on distinct units, one at eleven on the booked one.
+    assert len(result.matches) == 6
+    assert sorted(start for _, start in on_units) == [TEN] * 3 + [TEN + HOUR]
+    assert len({unit for unit, _ in on_units}) == 4 and (first, TEN + HOUR) in on_units
+
+
 def test_instant_match_holds_the_cheapest_and_explains(platform: Platform, market: dict) -> None:
     demand_id = post(platform, market["demander"])
     with platform.db.write() as s:
