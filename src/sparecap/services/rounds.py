@@ -204,6 +204,10 @@ def _write(
 ) -> RoundResult:
     result = RoundResult(rnd)
     lost = _take_all(session, ctx, result, cands, plan)
+    # The matched demands' changes go out now, before the unmatched ones get their reason: the
+    # ORM batches UPDATEs only across rows (taken in id order) that change the same columns,
+    # so mixed in id order 10,000 demands took some 2,000 statements.
+    session.flush()
     unmatched = []
     for demand_id in sorted(cands):
         c = cands[demand_id]
