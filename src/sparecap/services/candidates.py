@@ -337,22 +337,35 @@ def _fill_windows(
         span=span,
         now=ctx.clock.now(),
     )
+    pairs = zip(
+        d.tolist(),
+        [free[rows[i].id] for i in passed.row[order].tolist()],
+        passed.km[order].tolist(),
+        passed.price[order].tolist(),
+        strict=True,
+    )
     cache: _SlotCache = {}
-    kms = [None if math.isnan(k) else k for k in passed.km[order].tolist()]
-    sources = [free[rows[i].id] for i in passed.row[order].tolist()]
-    prices = passed.price[order].tolist()
-    starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]]).tolist()
-    for first, last in zip(starts, [*starts[1:], d.size], strict=True):
-        ask = asks[int(d[first])]
-        offers = found[ask.id].offers
-        used = 0
-        for k in range(first, last):
-            got = _offers(ask, sources[k], kms[k], prices[k], weights, cache)
-            if got:
-                offers.extend(got)
-                used += 1
-                if used == MAX_RESOURCES:
-                    break
+    offers: list[Offer] = []
+    last, used = -1, 0
+    for who, rf, km, price in pairs:
+        if who != last:
+            ask, last = asks[who], who
+            offers, used = found[ask.id].offers, 0
+        if used == MAX_RESOURCES or rf.bookable is None:
+            continue
+        fixed = _Fixed(
+            0 if ask.unit is QuantityUnit.PIECES else weights.price * price,
+            0 if math.isnan(km) else distance_cost(weights, km),
+            None if math.isnan(km) else round(km, 3),
+            weights,
+        )
+        if ask.unit is QuantityUnit.PIECES:
+            got = _piece_offers(ask, rf, fixed)
+        else:
+            got = _time_offers(ask, rf, price, fixed, cache)
+        if got:
+            offers.extend(got)
+            used += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,27 +422,6 @@ def _unit_price(need: _Need, listing: _Listing) -> int | None:
         assert duration is not None
         total = list_price(listing.price_minor, listing.price_unit, duration)
     return total if total <= need.ceiling * need.quantity else None
-
-
-def _offers(  # noqa: PLR0917 - a demand, a resource and what is known of the pair
-    demand: _Ask,
-    rf: ResourceFree,
-    km: float | None,
-    price: int,
-    weights: CostWeights,
-    cache: _SlotCache,
-) -> list[Offer]:
-    if rf.bookable is None:
-        return []
-    fixed = _Fixed(
-        weights.price * price if demand.unit is not QuantityUnit.PIECES else 0,
-        distance_cost(weights, km or 0.0),
-        None if km is None else round(km, 3),
-        weights,
-    )
-    if demand.unit is QuantityUnit.PIECES:
-        return _piece_offers(demand, rf, fixed)
-    return _time_offers(demand, rf, price, fixed, cache)
 
 
 @dataclass(slots=True)

@@ -81,23 +81,26 @@ def _plan_units(plan: Plan, group: list[DemandCandidates], cap: int | None) -> N
     """Time demands onto unit classes by min-cost flow, then a unit of its class to each."""
     if not group:
         return
-    offers = [o for c in group for o in c.offers]
-    classes = _index(offers)
-    room = np.full(len(classes), np.iinfo(np.int64).max, np.int64)
+    # One pass over the round's offers (hundreds of thousands): arcs, and per class its room
+    # (the least any offer saw) and its provider.
+    classes: dict[int, int] = {}
+    room: list[int] = []
+    owner: list[int] = []
     owner_ids: dict[int, int] = {}
-    owner = np.zeros(len(classes), np.int64)
-    for o in offers:
-        k = classes[o.unit_id]
-        room[k] = min(room[k], o.capacity)
-        owner[k] = owner_ids.setdefault(o.provider_id, len(owner_ids))
-    row = {c.demand.id: i for i, c in enumerate(group)}
-    arcs = UnitArcs.build(
-        len(group),
-        len(classes),
-        [row[o.demand_id] for o in offers],
-        [classes[o.unit_id] for o in offers],
-        [o.cost.total for o in offers],
-    )
+    tails, heads, costs = [], [], []
+    for i, c in enumerate(group):
+        for o in c.offers:
+            k = classes.get(o.unit_id)
+            if k is None:
+                k = classes[o.unit_id] = len(room)
+                room.append(o.capacity)
+                owner.append(owner_ids.setdefault(o.provider_id, len(owner_ids)))
+            elif o.capacity < room[k]:
+                room[k] = o.capacity
+            tails.append(i)
+            heads.append(k)
+            costs.append(o.cost.total)
+    arcs = UnitArcs.build(len(group), len(classes), tails, heads, costs)
     result = match_units_capped(arcs, owner, cap=cap, unit_capacity=room)
     uncapped = match_units_capped(arcs, owner, cap=None, unit_capacity=room) if cap else result
     keys = list(classes)
