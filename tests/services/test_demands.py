@@ -148,6 +148,25 @@ def test_candidates_name_the_filter_that_emptied_them(platform: Platform, market
     assert {o.resource_id for o in found[ids["ok"]].offers} == {market["chargers"], market["far"]}
 
 
+def test_anywhere_demands_see_every_hub_measured_when_they_have_a_place(
+    platform: Platform, market: dict
+) -> None:
+    placed = post(platform, market["demander"], max_distance_km=None)
+    unplaced = post(platform, market["demander"], max_distance_km=None, lat=None, lon=None)
+    local = post(platform, market["demander"])
+    with platform.db.read() as s:
+        demands = [s.get(Demand, i) for i in (placed, unplaced, local)]
+        found = find_candidates(s, ctx=platform.ctx, demands=demands, weights=CostWeights())  # type: ignore[arg-type]
+    hubs = {market["chargers"], market["far"]}
+    for demand_id in (placed, unplaced):
+        assert {o.resource_id for o in found[demand_id].offers} == hubs
+    far_km = [o.distance_km for o in found[placed].offers if o.resource_id == market["far"]]
+    assert far_km and far_km == [pytest.approx(5.56, abs=0.01)] * len(far_km)  # 0.05 degrees
+    assert {o.distance_km for o in found[unplaced].offers} == {None}
+    assert {o.cost.distance for o in found[unplaced].offers} == {0}
+    assert found[local].counts["in_radius"] == 2  # a mixed batch keeps its radius filter
+
+
 def test_candidates_skip_capacity_already_booked(platform: Platform, market: dict) -> None:
     with platform.db.write() as s:
         for _ in range(2):
