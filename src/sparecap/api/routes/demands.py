@@ -17,7 +17,7 @@ from sparecap.db.models import Category
 from sparecap.domain.demands import DemandEvent, DemandStatus, QuoteEvent
 from sparecap.services import demands as svc
 from sparecap.services import matches as read
-from sparecap.services import quotes as quotes_svc
+from sparecap.services import negotiation
 from sparecap.services.rounds import WeightsIn, instant_match
 
 router = APIRouter(prefix="/v1", tags=["demands"])
@@ -155,11 +155,11 @@ def match_now(demand_id: int, body: MatchIn, mutation: MutationDep) -> JSONRespo
 
 
 @router.post("/demands/{demand_id}/quotes", status_code=201, response_model=QuoteOut)
-def create_quote(demand_id: int, body: quotes_svc.QuoteIn, mutation: MutationDep) -> JSONResponse:
+def create_quote(demand_id: int, body: negotiation.QuoteIn, mutation: MutationDep) -> JSONResponse:
     """A provider quotes with its own resource."""
 
     def action(session: Session) -> QuoteOut:
-        quote = quotes_svc.create_quote(session, ctx=mutation.platform.ctx,
+        quote = negotiation.create_quote(session, ctx=mutation.platform.ctx,
                                         principal=mutation.principal, demand_id=demand_id,
                                         spec=body)  # fmt: skip
         return QuoteOut.model_validate(quote)
@@ -171,7 +171,7 @@ def create_quote(demand_id: int, body: quotes_svc.QuoteIn, mutation: MutationDep
 def list_quotes(demand_id: int, platform: PlatformDep, principal: PrincipalDep) -> list[QuoteOut]:
     with platform.db.read() as session:
         svc.get_demand(session, principal=principal, demand_id=demand_id)
-        rows = quotes_svc.list_quotes(session, principal=principal, demand_id=demand_id)
+        rows = negotiation.list_quotes(session, principal=principal, demand_id=demand_id)
         return [QuoteOut.model_validate(q) for q in rows]
 
 
@@ -191,7 +191,7 @@ def change(demand_id: int, event: DemandEvent, mutation: MutationDep) -> JSONRes
 @router.get("/quotes/{quote_id}", response_model=QuoteOut)
 def get_quote(quote_id: int, platform: PlatformDep, principal: PrincipalDep) -> QuoteOut:
     with platform.db.read() as session:
-        quote = quotes_svc.get_quote(session, principal=principal, quote_id=quote_id)
+        quote = negotiation.get_quote(session, principal=principal, quote_id=quote_id)
         return QuoteOut.model_validate(quote)
 
 
@@ -200,7 +200,7 @@ def accept(quote_id: int, mutation: MutationDep) -> JSONResponse:
     """The other side accepts; the booking is made in the same transaction (409 if taken)."""
 
     def action(session: Session) -> AcceptedOut:
-        quote, match = quotes_svc.accept_quote(session, ctx=mutation.platform.ctx,
+        quote, match = negotiation.accept_quote(session, ctx=mutation.platform.ctx,
                                                principal=mutation.principal,
                                                quote_id=quote_id)  # fmt: skip
         return AcceptedOut(
@@ -211,11 +211,11 @@ def accept(quote_id: int, mutation: MutationDep) -> JSONResponse:
 
 
 @router.post("/quotes/{quote_id}/counter", status_code=201, response_model=QuoteOut)
-def counter(quote_id: int, body: quotes_svc.CounterIn, mutation: MutationDep) -> JSONResponse:
+def counter(quote_id: int, body: negotiation.CounterIn, mutation: MutationDep) -> JSONResponse:
     """The other side answers with new terms: a new quote, the old one countered."""
 
     def action(session: Session) -> QuoteOut:
-        quote = quotes_svc.counter_quote(session, ctx=mutation.platform.ctx,
+        quote = negotiation.counter_quote(session, ctx=mutation.platform.ctx,
                                          principal=mutation.principal, quote_id=quote_id,
                                          spec=body)  # fmt: skip
         return QuoteOut.model_validate(quote)
@@ -228,7 +228,7 @@ def respond(quote_id: int, event: QuoteEvent, mutation: MutationDep) -> JSONResp
     """decline (the other side) or withdraw (the author)."""
 
     def action(session: Session) -> QuoteOut:
-        quote = quotes_svc.respond_to_quote(session, ctx=mutation.platform.ctx,
+        quote = negotiation.respond_to_quote(session, ctx=mutation.platform.ctx,
                                             principal=mutation.principal, quote_id=quote_id,
                                             event=event)  # fmt: skip
         return QuoteOut.model_validate(quote)
