@@ -43,7 +43,7 @@ from tests.support.market import charger_spec  # noqa: E402
 from tests.support.pgserver import PgServer, find_bindir  # noqa: E402
 
 from sparecap.bootstrap import Platform, Settings, build_platform  # noqa: E402
-from sparecap.db.ledger import insert_rows  # noqa: E402
+from sparecap.db.bulk import insert_rows  # noqa: E402
 from sparecap.db.models import Booking, LedgerEntry, Participant, Unit  # noqa: E402
 from sparecap.db.money import (  # noqa: E402
     Account,

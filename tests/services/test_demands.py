@@ -21,7 +21,7 @@ from sparecap.services.demands import DemandIn, change_demand, expire_demands, p
 from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError
 from sparecap.services.ledger_audit import audit_ledger
 from sparecap.services.matches import explain_demand, get_round
-from sparecap.services.quotes import (
+from sparecap.services.negotiation import (
     CounterIn,
     QuoteIn,
     accept_quote,

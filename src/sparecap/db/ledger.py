@@ -8,12 +8,10 @@ where migration 0002 put them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Dialect, ForeignKey, Integer, String, Table
-from sqlalchemy import insert as sql_insert
+from sqlalchemy import BigInteger, Connection, Dialect, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sparecap.db.models import Base
@@ -39,63 +37,6 @@ class LedgerCosignature(Base):
     line: Mapped[str] = mapped_column(String(400))  # "— <name> <base64>\n"
     cosigned_at: Mapped[datetime]  # the witness's timestamp inside the cosignature
     received_at: Mapped[datetime]
-
-
-_Processors = list[Callable[[Any], Any] | None]  # a column's bind conversion, if it has one
-_compiled: dict[tuple[str, str, tuple[str, ...]], tuple[str, _Processors]] = {}
-
-
-def insert_rows(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert many rows of `columns` at once, bypassing per-row statement processing.
-
-    PostgreSQL takes them by COPY (three times faster than an executemany of INSERTs, whose
-    cost is per statement on the server); elsewhere one DBAPI executemany of the compiled
-    INSERT, with each column's own bind conversion applied here once per value.
-    """
-    if not rows:
-        return
-    if connection.dialect.name == "postgresql":
-        _copy(connection, table, columns, rows)
-        return
-    sql, processors = _compile(connection, table, tuple(columns))
-    if any(processors):
-        # Column by column: one map per converted column instead of a generator per row.
-        values: list[Iterable[Any]] = list(zip(*rows, strict=True))
-        for i, process in enumerate(processors):
-            if process is not None:
-                values[i] = map(process, values[i])
-        rows = list(zip(*values, strict=True))
-    connection.exec_driver_sql(sql, rows)
-
-
-def _compile(
-    connection: Connection, table: Table, columns: tuple[str, ...]
-) -> tuple[str, _Processors]:
-    dialect = connection.dialect
-    key = (dialect.name, table.name, columns)
-    if key not in _compiled:
-        if not dialect.positional:
-            raise NotImplementedError(f"{dialect.name}: bulk insert needs a positional paramstyle")
-        compiled = sql_insert(table).compile(dialect=dialect, column_keys=list(columns))
-        order = list(compiled.positiontup or [])
-        if order != list(columns):
-            raise RuntimeError(f"compiled insert orders its parameters {order}, not {columns}")
-        processors: _Processors = [table.c[name].type.bind_processor(dialect) for name in columns]
-        _compiled[key] = (str(compiled), processors)
-    return _compiled[key]
-
-
-def _copy(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    # psycopg adapts the Python values (bytes, aware datetimes) itself on COPY.
-    names = ", ".join(connection.dialect.identifier_preparer.quote(c) for c in columns)
-    statement = f"COPY {table.name} ({names}) FROM STDIN"
-    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
-        for row in rows:
-            copy.write_row(row)
 
 
 _node_queries: dict[tuple[str, int], str] = {}

@@ -9,11 +9,11 @@ from functools import partial
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sparecap.db.bulk import insert_returning
+from sparecap.db.bulk import insert_many, insert_returning
 from sparecap.db.models import Booking, BookingEvent, Resource, Unit
 from sparecap.db.money import BookingTerms
 from sparecap.domain.availability import (
@@ -356,8 +356,8 @@ def hold_many(
             event_rows.append(step.row(booking))
             entries.append(step.entry(booking, ctx.ledger_salt))
     if terms_rows:
-        session.execute(insert(BookingTerms), terms_rows)
-        session.execute(insert(BookingEvent), event_rows)
+        insert_many(session, BookingTerms, terms_rows)
+        insert_many(session, BookingEvent, event_rows)
         append_entries(session, entries)
     return [r for r in results if r is not None]
 

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from sparecap.db.ledger import insert_rows
+from sparecap.db.bulk import insert_rows
 from sparecap.db.money import Account, JournalEntry, JournalLine
 from sparecap.domain.journal import (
     NON_NEGATIVE,

@@ -21,7 +21,7 @@ from typing import Any, cast
 from sqlalchemy import Table, event, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from sparecap.db.ledger import insert_rows
+from sparecap.db.bulk import insert_rows
 from sparecap.db.models import LedgerEntry, LedgerNode, LedgerState
 from sparecap.domain.ledger.entries import entry_leaf, push_leaf
 
