@@ -75,10 +75,10 @@ def insert_many(
                 )
             columns.append(column.key)
             defaults[column.key] = column.default.arg
-    values = [
-        tuple(row[k] if k in row else defaults[k] for k in (columns[1:] if numbered else columns))
-        for row in rows
-    ]
+    keys = columns[1:] if numbered else columns
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
+    values = [tuple(map(row.__getitem__, keys)) for row in rows]
     if not numbered:
         insert_rows(session.connection(), table, columns, values)
         return []

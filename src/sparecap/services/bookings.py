@@ -18,6 +18,7 @@ from sparecap.db.models import Booking, BookingEvent, Resource, Unit
 from sparecap.db.money import BookingTerms
 from sparecap.domain.availability import (
     AvailabilityError,
+    BookingRules,
     Interval,
     check_request,
     slot_starts,
@@ -307,6 +308,7 @@ def hold_many(
     resources = _resources_of(session, {h.resource_id for h in holds})
     terms = current_terms_of_many(session, ctx, list(resources))
     opened = _open_times(session, resources, holds)
+    rules = {rid: rules_of(r) for rid, r in resources.items()}
     now = ctx.clock.now()
     ready: list[tuple[int, dict[str, Any], Deal]] = []
     # Holds of one resource over one window are checked and priced alike: do it once.
@@ -338,7 +340,8 @@ def hold_many(
         if isinstance(deal, ServiceError):
             results[i] = deal
             continue
-        ready.append((i, _hold_row(ctx, hold, resource, window=window, deal=deal), deal))
+        row = _hold_row(ctx, hold, resource, rules=rules[resource.id], window=window, deal=deal)
+        ready.append((i, row, deal))
     terms_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
     entries: list[NewEntry] = []
@@ -411,10 +414,16 @@ def _open_times(
 
 
 def _hold_row(
-    ctx: ServiceContext, hold: HoldIn, resource: Resource, *, window: Interval, deal: Deal
+    ctx: ServiceContext,
+    hold: HoldIn,
+    resource: Resource,
+    *,
+    rules: BookingRules,
+    window: Interval,
+    deal: Deal,
 ) -> dict[str, Any]:
     now = ctx.clock.now()
-    block = rules_of(resource).blocked(window)
+    block = rules.blocked(window)
     timer = timer_for(Status.HELD, start=window.start, end=window.end, entered_at=now,
                       policy=ctx.timers)  # fmt: skip
     return {
