@@ -56,7 +56,7 @@ from sparecap.services.errors import (
 from sparecap.services.escrow import on_transition
 from sparecap.services.ledger import NewEntry, append_entries, append_entry
 from sparecap.services.principals import Principal, Role
-from sparecap.services.resources import WITH_DETAILS, get_resource, rules_of, zone_of
+from sparecap.services.resources import WITH_PLAN, get_resource, rules_of, zone_of
 from sparecap.services.terms import (
     Deal,
     UsageIn,
@@ -385,7 +385,7 @@ def _resources_of(session: Session, ids: set[int]) -> dict[int, Resource]:
     found: dict[int, Resource] = {}
     ordered = sorted(ids)
     for first in range(0, len(ordered), CHUNK):
-        query = select(Resource).options(*WITH_DETAILS)
+        query = select(Resource).options(*WITH_PLAN)
         for r in session.scalars(query.where(Resource.id.in_(ordered[first : first + CHUNK]))):
             found[r.id] = r
     return found

@@ -36,7 +36,7 @@ from sparecap.services.categories import schema_of
 from sparecap.services.context import ServiceContext
 from sparecap.services.demands import remaining
 from sparecap.services.free_capacity import Fit, ResourceFree, load_free_capacity
-from sparecap.services.resources import WITH_DETAILS
+from sparecap.services.resources import WITH_PLAN
 from sparecap.services.spatial import NearPairs, resources_near
 
 # Resources with a free window offered to one demand, cheapest first (each with all its units,
@@ -234,7 +234,7 @@ def _fill_category(
     _count(counts, "in_radius", near.demand)
     loaded = session.scalars(
         select(Resource)
-        .options(*WITH_DETAILS)
+        .options(*WITH_PLAN)
         .where(Resource.id.in_(np.unique(near.resource).tolist()))
     ).all()
     rows = [_Row.of(r) for r in sorted(loaded, key=lambda r: r.id)]

@@ -246,6 +246,9 @@ WITH_DETAILS = (
     selectinload(Resource.windows),
     selectinload(Resource.exceptions),
 )
+# What free-time computations read of many resources at once (units and the weekly plan; they
+# read the exceptions of their own span, not a resource's whole history of them).
+WITH_PLAN = (selectinload(Resource.units), selectinload(Resource.windows))
 
 
 def list_resources(
