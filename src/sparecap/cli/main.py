@@ -109,6 +109,8 @@ def _print_demo(market: DemoMarket) -> None:
     console.print(table)
     for line in market.money_story:
         console.print(f"  money: {line}")
+    for line in market.matching_story:
+        console.print(f"  matching: {line}")
     console.print(
         f"{len(market.resource_ids)} resources, {len(market.booking_ids)} bookings seeded."
     )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sparecap.domain.bookings import Event
 from sparecap.services.bookings import BookingIn, create_booking, transition_booking
 from sparecap.services.context import ServiceContext
+from sparecap.services.demo_matching import seed_matching
 from sparecap.services.demo_money import seed_money, set_demo_terms
 from sparecap.services.participants import (
     create_participant,
@@ -136,6 +137,7 @@ class DemoMarket:
     resource_ids: list[int]
     booking_ids: list[int]
     money_story: list[str]
+    matching_story: list[str]
 
 
 def _next_weekday(now: datetime, weekday: int, zone: ZoneInfo) -> datetime:
@@ -165,7 +167,9 @@ def seed_demo(session: Session, *, ctx: ServiceContext) -> DemoMarket:
     set_demo_terms(session, ctx=ctx, charger_id=resource_ids[4])
     booking_ids = _seed_bookings(session, ctx, principals, resource_ids)
     story = seed_money(session, ctx=ctx, booking_ids=booking_ids)
-    return DemoMarket(keys, ids, resource_ids, booking_ids, story)
+    monday = _next_weekday(ctx.clock.now(), 0, ZoneInfo(ZONE))
+    matching = seed_matching(session, ctx=ctx, principals=principals, monday=monday)
+    return DemoMarket(keys, ids, resource_ids, booking_ids, story, matching)
 
 
 def _participants(session: Session, ids: dict[str, int]) -> dict[str, Any]:
