@@ -298,7 +298,7 @@ def hold_many(
     """Hold many units at once, each as create_booking(hold=True) would hold it alone.
 
     Every hold is checked as a single one is (resource active and open, booking rules,
-    notice); holds on exclusive units then go in together, one INSERT and one savepoint per
+    notice); holds on exclusive units then go in together, one bulk write and one savepoint per
     batch, and the database's capacity guard checks every row as it checks one. If it refuses
     any row, that batch is retried one hold at a time through create_booking, so only the
     refused holds fail (with their 409) and the rest still go in. Holds on pooled units take
