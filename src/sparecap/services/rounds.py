@@ -42,6 +42,7 @@ from sparecap.services.demands import (
     remaining,
 )
 from sparecap.services.errors import ConflictError
+from sparecap.services.gc_pause import gc_paused
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
 from sparecap.services.round_plan import Plan, plan_round
@@ -81,6 +82,7 @@ class RoundResult:
     unmatched: list[Unmatched] = field(default_factory=list)
 
 
+@gc_paused()  # a round's heap is large and lives until it ends
 def run_round(
     session: Session,
     *,
@@ -96,6 +98,7 @@ def run_round(
                   eligibility=eligibility)  # fmt: skip
 
 
+@gc_paused()
 def run_scheduled_round(
     session: Session,
     *,
