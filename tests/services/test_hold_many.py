@@ -111,3 +111,33 @@ def test_a_unit_booked_before_the_batch_is_refused(platform: Platform, market: d
         ])  # fmt: skip
         assert isinstance(taken, CapacityConflictError)
         assert isinstance(free, Booking) and free.unit_id == c2
+
+
+def test_each_resource_is_priced_on_its_own_terms(platform: Platform, market: dict) -> None:
+    """A batch quotes resources with the same pricing once; any difference gets its own quote."""
+    provider = party(platform, "Second provider", "provider")
+    resources = [
+        make_resource(platform, provider, charger_spec(name=name, **change))
+        for name, change in [
+            ("same", {}),
+            ("dearer", {"price_minor": 5000}),
+            ("daily", {"price_minor": 60000, "price_unit": "day"}),
+            ("Hong Kong", {"timezone": "Asia/Hong_Kong"}),
+        ]
+    ]
+    resources.append(market["chargers"])
+    with platform.db.write() as s:
+        batch = hold_many(s, ctx=platform.ctx, holds=[
+            hold(market["demander"], r, units_of(platform, r)[0]) for r in resources
+        ])  # fmt: skip
+        for r, held in zip(resources, batch, strict=True):
+            request = BookingIn(resource_id=r, unit_id=units_of(platform, r)[1], start=TEN,
+                                end=TEN + HOUR, hold=True)  # fmt: skip
+            alone = create_booking(s, ctx=platform.ctx, principal=market["other"].principal,
+                                   request=request)  # fmt: skip
+            assert isinstance(held, Booking)
+            mine, theirs = s.get(BookingTerms, held.id), s.get(BookingTerms, alone.id)
+            assert mine is not None and theirs is not None
+            assert (held.price_minor, mine.quote) == (alone.price_minor, theirs.quote)
+        prices = [b.price_minor for b in batch if isinstance(b, Booking)]
+        assert prices == [4000, 5000, 2500, 4000, 4000]

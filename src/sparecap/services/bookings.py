@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -63,6 +63,7 @@ from sparecap.services.terms import (
     attach_deal,
     current_terms_of_many,
     deal_row,
+    pricing_key,
     requote,
     strike_deal,
 )
@@ -305,17 +306,12 @@ def hold_many(
     that path from the start: their slot counters are rows of their own.
     """
     results: list[Booking | ServiceError | None] = [None] * len(holds)
-    resources = _resources_of(session, {h.resource_id for h in holds})
-    terms = current_terms_of_many(session, ctx, list(resources))
-    opened = _open_times(session, resources, holds)
-    rules = {rid: rules_of(r) for rid, r in resources.items()}
+    read = _BatchReads.of(session, ctx, holds)
     now = ctx.clock.now()
     ready: list[tuple[int, dict[str, Any], Deal]] = []
-    # Holds of one resource over one window are checked and priced alike: do it once.
-    checked: dict[tuple[int, datetime, datetime], Deal | ServiceError] = {}
     for i, hold in enumerate(holds):
         try:
-            resource = resources.get(hold.resource_id)
+            resource = read.resources.get(hold.resource_id)
             if resource is None:
                 raise NotFoundError(
                     f"resource {hold.resource_id} not found", code="unknown_resource"
@@ -331,16 +327,12 @@ def hold_many(
         except ServiceError as exc:
             results[i] = exc
             continue
-        key = (resource.id, window.start, window.end)
-        if key not in checked:
-            checked[key] = _check_and_price(
-                session, ctx, resource, window, opened[resource.id], terms[resource.id]
-            )
-        deal = checked[key]
+        deal = read.check_and_price(session, ctx, resource, window)
         if isinstance(deal, ServiceError):
             results[i] = deal
             continue
-        row = _hold_row(ctx, hold, resource, rules=rules[resource.id], window=window, deal=deal)
+        row = _hold_row(ctx, hold, resource, rules=read.rules[resource.id], window=window,
+                        deal=deal)  # fmt: skip
         ready.append((i, row, deal))
     terms_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
@@ -365,20 +357,54 @@ def hold_many(
     return [r for r in results if r is not None]
 
 
-def _check_and_price(  # noqa: PLR0917 - one hold's window, with what the batch read for it
-    session: Session,
-    ctx: ServiceContext,
-    resource: Resource,
-    window: Interval,
-    opened: Sequence[Interval],
-    terms: dict[str, Any],
-) -> Deal | ServiceError:
-    try:
-        _validate_request(session, ctx, resource, window, check_notice=True, opened=opened)
-    except ServiceError as exc:
-        return exc
-    return strike_deal(session, ctx=ctx, resource=resource, window=window, quantity=1,
-                       usage=None, terms=terms)  # fmt: skip
+@dataclass(slots=True)
+class _BatchReads:
+    """What a batch of holds reads once, and the checks and quotes it has made: holds of one
+    resource over one window are checked alike, and holds on resources with the same pricing
+    over one window are priced alike, so each is done once."""
+
+    resources: dict[int, Resource]
+    terms: dict[int, dict[str, Any]]
+    opened: dict[int, list[Interval]]
+    rules: dict[int, BookingRules]
+    pricing: dict[int, tuple[Any, ...]]
+    checked: dict[tuple[int, datetime, datetime], Deal | ServiceError] = field(default_factory=dict)
+    deals: dict[tuple[Any, ...], Deal] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, session: Session, ctx: ServiceContext, holds: Sequence[HoldIn]) -> _BatchReads:
+        resources = _resources_of(session, {h.resource_id for h in holds})
+        terms = current_terms_of_many(session, ctx, list(resources))
+        return cls(
+            resources,
+            terms,
+            _open_times(session, resources, holds),
+            {rid: rules_of(r) for rid, r in resources.items()},
+            {rid: pricing_key(r, terms[rid]) for rid, r in resources.items()},
+        )
+
+    def check_and_price(
+        self, session: Session, ctx: ServiceContext, resource: Resource, window: Interval
+    ) -> Deal | ServiceError:
+        checked = (resource.id, window.start, window.end)
+        if checked not in self.checked:
+            self.checked[checked] = self._check(session, ctx, resource, window)
+        return self.checked[checked]
+
+    def _check(
+        self, session: Session, ctx: ServiceContext, resource: Resource, window: Interval
+    ) -> Deal | ServiceError:
+        opened = self.opened[resource.id]
+        try:
+            _validate_request(session, ctx, resource, window, check_notice=True, opened=opened)
+        except ServiceError as exc:
+            return exc
+        priced = (self.pricing[resource.id], window.start, window.end)
+        if priced not in self.deals:
+            self.deals[priced] = strike_deal(session, ctx=ctx, resource=resource, window=window,
+                                             quantity=1, usage=None,
+                                             terms=self.terms[resource.id])  # fmt: skip
+        return self.deals[priced]
 
 
 def _resources_of(session: Session, ids: set[int]) -> dict[int, Resource]:

@@ -28,7 +28,6 @@ from sparecap.domain.matching.costs import (
     CostBreakdown,
     CostWeights,
     delay_cost,
-    distance_cost,
     list_price,
 )
 from sparecap.domain.matching.windows import align_up, fits_rules
@@ -150,10 +149,14 @@ class _Ask:
     splittable: bool
     min_lot: int
     need: _Need
+    # What a unit's free slots for the demand depend on: demands asking the same share them.
+    stretch: tuple[datetime, datetime, QuantityUnit, int]
 
     @classmethod
     def of(cls, d: Demand) -> _Ask:
-        return cls(d.id, d.earliest_start, d.deadline, d.splittable, d.min_lot, _Need.of(d))
+        need = _Need.of(d)
+        stretch = (d.earliest_start, d.deadline, need.unit, need.quantity)
+        return cls(d.id, d.earliest_start, d.deadline, d.splittable, d.min_lot, need, stretch)
 
     @property
     def quantity(self) -> int:
@@ -337,31 +340,32 @@ def _fill_windows(
         span=span,
         now=ctx.clock.now(),
     )
+    km = passed.km[order]
+    # Distance costs as distance_cost computes them (NaN: no place, no cost), for every pair
+    # at once.
+    distance = np.ceil(weights.per_km * np.maximum(np.nan_to_num(km), 0.0)).astype(np.int64)
     pairs = zip(
         d.tolist(),
         [free[rows[i].id] for i in passed.row[order].tolist()],
-        passed.km[order].tolist(),
+        km.tolist(),
+        distance.tolist(),
         passed.price[order].tolist(),
         strict=True,
     )
     cache: _SlotCache = {}
     offers: list[Offer] = []
     last, used = -1, 0
-    for who, rf, km, price in pairs:
+    for who, rf, place, far, price in pairs:
         if who != last:
             ask, last = asks[who], who
             offers, used = found[ask.id].offers, 0
         if used == MAX_RESOURCES or rf.bookable is None:
             continue
-        fixed = _Fixed(
-            0 if ask.unit is QuantityUnit.PIECES else weights.price * price,
-            0 if math.isnan(km) else distance_cost(weights, km),
-            None if math.isnan(km) else round(km, 3),
-            weights,
-        )
+        km_shown = None if math.isnan(place) else round(place, 3)
         if ask.unit is QuantityUnit.PIECES:
-            got = _piece_offers(ask, rf, fixed)
+            got = _piece_offers(ask, rf, _Fixed(0, far, km_shown, weights))
         else:
+            fixed = _Fixed(weights.price * price, far, km_shown, weights)
             got = _time_offers(ask, rf, price, fixed, cache)
         if got:
             offers.extend(got)
@@ -436,16 +440,16 @@ class _Fixed:
 
 # A unit's earliest window for a demand's stretch, with the delay cost of starting there.
 _Slot = tuple[Fit, int]
-# Slots by (resource, earliest start, deadline, quantity unit, quantity): a round's demands
-# ask for a few stretches, so the same slots serve many of them.
-_SlotCache = dict[tuple[int, datetime, datetime, QuantityUnit, int], list[_Slot]]
+# Slots by resource and stretch: a round's demands ask for a few stretches, so the same slots
+# serve many of them.
+_SlotCache = dict[tuple[int, tuple[datetime, datetime, QuantityUnit, int]], list[_Slot]]
 
 
 def _time_offers(
     demand: _Ask, rf: ResourceFree, price: int, fixed: _Fixed, cache: _SlotCache
 ) -> list[Offer]:
     """One unit for the whole stretch, at each class's earliest free window."""
-    key = (rf.resource_id, demand.earliest_start, demand.deadline, demand.unit, demand.quantity)
+    key = (rf.resource_id, demand.stretch)
     slots = cache.get(key)
     if slots is None:
         slots = cache[key] = _time_slots(demand, rf, fixed.weights)

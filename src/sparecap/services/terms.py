@@ -3,6 +3,7 @@ booking keeps from the moment it is made."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import time
@@ -233,6 +234,19 @@ def price_booking(
         return quote(lines, resource.currency, fees_of(terms["fees"]))
     except MoneyError as exc:
         raise InvalidInputError(str(exc), code="invalid_tariff") from exc
+
+
+def pricing_key(resource: Resource, terms: dict[str, Any]) -> tuple[Any, ...]:
+    """Everything price_booking reads of a resource and its terms: bookings with equal keys,
+    windows, quantities and usage get equal quotes, so a batch of holds quotes each once.
+    Keep it in step with price_booking and tariff_for."""
+    return (
+        json.dumps(terms, sort_keys=True),
+        resource.currency,
+        resource.price_unit,
+        resource.price_minor,
+        resource.timezone,
+    )
 
 
 def current_terms(session: Session, ctx: ServiceContext, resource: Resource) -> dict[str, Any]:
