@@ -9,9 +9,10 @@ from functools import partial
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from sparecap.db.bulk import insert_many, insert_returning
 from sparecap.db.models import Booking, BookingEvent, Resource, Unit
@@ -407,9 +408,19 @@ class _BatchReads:
         return self.deals[priced]
 
 
+_PLAN = {"units", "windows"}  # the collections WITH_PLAN loads
+
+
 def _resources_of(session: Session, ids: set[int]) -> dict[int, Resource]:
+    """The resources with their units and weekly plan. Those the session holds with both
+    loaded already (a round's candidates read them) are taken as they are: a query would
+    hand back the same objects unchanged."""
     found: dict[int, Resource] = {}
-    ordered = sorted(ids)
+    for rid in ids:
+        held = session.identity_map.get(identity_key(Resource, rid))
+        if isinstance(held, Resource) and not inspect(held).unloaded & _PLAN:
+            found[rid] = held
+    ordered = sorted(ids - found.keys())
     for first in range(0, len(ordered), CHUNK):
         query = select(Resource).options(*WITH_PLAN)
         for r in session.scalars(query.where(Resource.id.in_(ordered[first : first + CHUNK]))):

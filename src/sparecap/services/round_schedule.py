@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from sparecap.domain.availability import Interval, subtract
@@ -71,8 +72,8 @@ class _Model:
 
     def add(self, c: DemandCandidates, offers: list[Offer], weights: CostWeights) -> None:
         duration = Counter(o.window.duration for o in offers).most_common(1)[0][0]
-        units = [(o, unit) for o in offers if o.window.duration == duration for unit in o.unit_ids]
-        mine = {self.unit(o, unit): (o, unit) for o, unit in units[:UNITS_PER_JOB]}
+        units = ((o, unit) for o in offers if o.window.duration == duration for unit in o.unit_ids)
+        mine = {self.unit(o, unit): (o, unit) for o, unit in islice(units, UNITS_PER_JOB)}
         self.jobs.append(
             Job(
                 duration=duration // MINUTE,

@@ -12,6 +12,7 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sparecap.domain.ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash
@@ -25,6 +26,9 @@ def canonical(entry: Mapping[str, Any]) -> bytes:
     return _CANONICAL.encode(entry).encode()
 
 
+# Kept for recent parties: a matching round writes two entries per match that name the same
+# demanders and providers again and again.
+@lru_cache(maxsize=65_536)
 def pseudonym(salt: bytes, kind: str, ident: int | str) -> str:
     """A stable, salted stand-in for a person or organisation (HMAC-SHA-256, 128 bits)."""
     return hmac.new(salt, f"{kind}:{ident}".encode(), hashlib.sha256).hexdigest()[:32]
