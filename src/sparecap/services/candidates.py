@@ -363,13 +363,22 @@ def _fill_windows(
             continue
         km_shown = None if math.isnan(place) else round(place, 3)
         if ask.unit is QuantityUnit.PIECES:
-            got = _piece_offers(ask, rf, _Fixed(0, far, km_shown, weights))
-        else:
-            fixed = _Fixed(weights.price * price, far, km_shown, weights)
-            got = _time_offers(ask, rf, price, fixed, cache)
-        if got:
+            got = _piece_offers(ask, rf, far, km_shown, weights)
             offers.extend(got)
-            used += 1
+            used += bool(got)
+            continue
+        # One unit for the whole stretch, at each class's earliest free window. Built here,
+        # positionally: a round makes hundreds of thousands of these offers.
+        key = (rf.resource_id, ask.stretch)
+        slots = cache.get(key)
+        if slots is None:
+            slots = cache[key] = _time_slots(ask, rf, weights)
+        paid = weights.price * price
+        for fit, delay in slots:
+            offers.append(Offer(ask.id, rf.resource_id, fit.unit_ids, rf.provider_id, fit.window,
+                                ask.quantity, fit.room, price, km_shown,
+                                CostBreakdown(paid, far, delay), rf))  # fmt: skip
+        used += bool(slots)
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,38 +437,11 @@ def _unit_price(need: _Need, listing: _Listing) -> int | None:
     return total if total <= need.ceiling * need.quantity else None
 
 
-@dataclass(slots=True)
-class _Fixed:
-    """The parts of an offer's cost that are the same for every unit of one resource."""
-
-    price: int
-    distance: int
-    km: float | None
-    weights: CostWeights
-
-
-# A unit's earliest window for a demand's stretch, with the delay cost of starting there.
+# A class's earliest window for a demand's stretch, with the delay cost of starting there.
 _Slot = tuple[Fit, int]
 # Slots by resource and stretch: a round's demands ask for a few stretches, so the same slots
 # serve many of them.
 _SlotCache = dict[tuple[int, tuple[datetime, datetime, QuantityUnit, int]], list[_Slot]]
-
-
-def _time_offers(
-    demand: _Ask, rf: ResourceFree, price: int, fixed: _Fixed, cache: _SlotCache
-) -> list[Offer]:
-    """One unit for the whole stretch, at each class's earliest free window."""
-    key = (rf.resource_id, demand.stretch)
-    slots = cache.get(key)
-    if slots is None:
-        slots = cache[key] = _time_slots(demand, rf, fixed.weights)
-    qty = demand.quantity
-    # Offer built in place, positionally: a round makes hundreds of thousands of them.
-    return [
-        Offer(demand.id, rf.resource_id, fit.unit_ids, rf.provider_id, fit.window, qty, fit.room,
-              price, fixed.km, CostBreakdown(fixed.price, fixed.distance, delay), rf)
-        for fit, delay in slots
-    ]  # fmt: skip
 
 
 def _time_slots(demand: _Ask, rf: ResourceFree, weights: CostWeights) -> list[_Slot]:
@@ -474,7 +456,9 @@ def _time_slots(demand: _Ask, rf: ResourceFree, weights: CostWeights) -> list[_S
     return [(f, delay_cost(weights, demand.earliest_start, f.window.start)) for f in fits]
 
 
-def _piece_offers(demand: _Ask, rf: ResourceFree, fixed: _Fixed) -> list[Offer]:
+def _piece_offers(
+    demand: _Ask, rf: ResourceFree, distance: int, km: float | None, weights: CostWeights
+) -> list[Offer]:
     """Output of pooled lines over the demand's whole window, up to what each line has left."""
     assert rf.bookable is not None
     window = _piece_window(demand, rf)
@@ -490,9 +474,9 @@ def _piece_offers(demand: _Ask, rf: ResourceFree, fixed: _Fixed) -> list[Offer]:
             continue
         price = rf.resource.price_minor * pieces
         cost = CostBreakdown(
-            fixed.weights.price * price,
-            fixed.distance,
-            delay_cost(fixed.weights, demand.earliest_start, window.start),
+            weights.price * price,
+            distance,
+            delay_cost(weights, demand.earliest_start, window.start),
         )
         offers.append(
             Offer(
@@ -504,7 +488,7 @@ def _piece_offers(demand: _Ask, rf: ResourceFree, fixed: _Fixed) -> list[Offer]:
                 pieces,
                 room,
                 price,
-                fixed.km,
+                km,
                 cost,
                 rf,
             )
