@@ -21,6 +21,7 @@ from sparecap.domain.money import MAX_MINOR, Money
 from sparecap.domain.quotes import Shares
 from sparecap.domain.tariffs import Dimension
 from sparecap.services.context import ServiceContext
+from sparecap.services.gc_pause import gc_paused
 from sparecap.services.errors import ConflictError, InvalidInputError, NotFoundError
 from sparecap.services.escrow import (
     Release,
@@ -39,6 +40,7 @@ SETTLE_BATCH = 5_000
 _TERMS = cast(Table, BookingTerms.__table__)
 
 
+@gc_paused()
 def settle_due(session: Session, *, ctx: ServiceContext, limit: int = SETTLE_BATCH) -> int:
     """Release up to `limit` escrows that are due; returns how many were settled."""
     due = due_for_release(session, now=ctx.clock.now(), limit=limit)
