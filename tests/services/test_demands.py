@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -305,18 +306,27 @@ def test_round_queues_demands_on_units_free_long_enough(platform: Platform, mark
         assert audit.bookings == len(held) + 2 and audit.differing_bookings == 0
 
 
-def test_fairness_cap_rounds_skip_the_queueing_pass(platform: Platform, market: dict) -> None:
+@pytest.mark.parametrize(("share", "per_provider"), [(None, [4, 2]), (0.5, [3, 3]), (0.3, [2, 2])])
+def test_queueing_keeps_to_the_fairness_cap(
+    platform: Platform, market: dict, share: float | None, per_provider: list[int]
+) -> None:
+    # Six demands from ten to two, two connectors near and two far. Uncapped, both near ones
+    # queue a second demand (4 near, 2 far). A cap of three lets the near provider queue one
+    # and the far one one; a cap of two leaves the flow's four alone.
     for _ in range(6):
         post(platform, market["demander"], deadline=TEN + 4 * HOUR)
     with platform.db.write() as s:
-        result = run_round(
-            s,
-            ctx=platform.ctx,
-            principal=market["operator"].principal,
-            spec=RoundIn(fairness_share=1.0),
-        )
-        assert "queued_on_units" not in result.round.solvers
-        assert len(result.matches) == 4
+        result = run_round(s, ctx=platform.ctx, principal=market["operator"].principal,
+                           spec=RoundIn(fairness_share=share))  # fmt: skip
+        taken = Counter(m.provider_id for m in result.matches)
+        assert [taken[market["provider"].id], taken[market["rival"].id]] == per_provider
+        assert result.round.solvers["queued_on_units"]["placed"] == sum(per_provider) - 4
+    with platform.db.read() as s:
+        held = list(s.scalars(select(Booking).where(Booking.status == "held")))
+    for a in held:  # no two holds on one unit overlap
+        for b in held:
+            if a.id < b.id and a.unit_id == b.unit_id:
+                assert a.block_end <= b.block_start or b.block_end <= a.block_start
 
 
 def test_round_moves_on_when_a_direct_booking_took_the_unit(

@@ -2,10 +2,11 @@
 
 Time demands (hours, slots: one unit for a stretch) are a unit assignment by min-cost flow,
 with the fairness cap as a provider arc; those it leaves out may still queue on exclusive units
-free long enough for several (services/round_schedule.py). Splittable piece orders are a
-transportation problem across lines. Indivisible piece orders on capacity-limited lines are a
-generalised assignment (CP-SAT), with a dummy line at a prohibitive cost so a round with too
-little capacity is still feasible. All costs are integers before any solver sees them.
+free long enough for several, within the same cap (services/round_schedule.py). Splittable
+piece orders are a transportation problem across lines. Indivisible piece orders on
+capacity-limited lines are a generalised assignment (CP-SAT), with a dummy line at a
+prohibitive cost so a round with too little capacity is still feasible. All costs are
+integers before any solver sees them.
 """
 
 from __future__ import annotations
@@ -61,8 +62,7 @@ def plan_round(
         else:
             whole_ids.append(demand_id)
     _plan_units(plan, [cands[i] for i in time_ids], provider_cap)
-    if provider_cap is None:
-        _plan_queues(plan, [cands[i] for i in time_ids], weights)
+    _plan_queues(plan, [cands[i] for i in time_ids], weights, provider_cap)
     _plan_splits(plan, [cands[i] for i in split_ids])
     _plan_whole(plan, [cands[i] for i in whole_ids])
     return plan
@@ -145,12 +145,15 @@ def _spares(offers: list[Offer], idle: dict[int, list[int]]) -> Iterator[Offer]:
             yield o.on(unit)
 
 
-def _plan_queues(plan: Plan, group: list[DemandCandidates], weights: CostWeights) -> None:
+def _plan_queues(
+    plan: Plan, group: list[DemandCandidates], weights: CostWeights, cap: int | None
+) -> None:
     picks = [plan.tries[c.demand.id][0] for c in group if c.demand.id in plan.tries]
     left = [c for c in group if c.demand.id not in plan.tries]
-    scheduled = schedule_leftovers(left, picks, weights)
+    scheduled = schedule_leftovers(left, picks, weights, cap)
     for demand_id, offer in scheduled.offers.items():
         plan.tries[demand_id] = [offer]
+        plan.capped.discard(demand_id)
     if scheduled.solver:
         plan.objective += scheduled.solver["objective"]
         plan.solvers["queued_on_units"] = scheduled.solver

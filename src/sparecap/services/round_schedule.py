@@ -7,17 +7,17 @@ demands the flow left without a unit go to the interval scheduling model
 leave, buffers kept around every job, starts on each resource's slot grid, and the cost of
 starting late. The flow's picks stay as they are, so this pass only ever adds matches.
 
-Limits, on purpose: a round with a fairness cap skips the pass (the model has no per-provider
-limit), a demand is scheduled only on the UNITS_PER_JOB cheapest units that offer it its most
-common duration, and at most MAX_JOBS demands enter the model, oldest first, so a round stays
-within its budget.
+With a fairness cap, each provider's units take at most what the cap leaves it after the
+flow's picks. Limits, on purpose: a demand is scheduled only on the UNITS_PER_JOB cheapest
+units that offer it its most common duration, and at most MAX_JOBS demands enter the model,
+oldest first, so a round stays within its budget.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
@@ -90,9 +90,13 @@ class _Model:
 
 
 def schedule_leftovers(
-    left: Sequence[DemandCandidates], picks: Iterable[Offer], weights: CostWeights
+    left: Sequence[DemandCandidates],
+    picks: Sequence[Offer],
+    weights: CostWeights,
+    provider_cap: int | None = None,
 ) -> Scheduled:
-    """Place demands the flow left unmatched on exclusive units, around the flow's `picks`."""
+    """Place demands the flow left unmatched on exclusive units, around the flow's `picks`,
+    each provider within what `provider_cap` leaves it after them."""
     queued = [(c, [o for o in c.offers if _unit_free(o, o.unit_id).exclusive]) for c in left]
     queued = [(c, offers) for c, offers in queued if offers][:MAX_JOBS]
     if not queued:
@@ -104,8 +108,13 @@ def schedule_leftovers(
     model = _Model(first.replace(minute=0, second=0, microsecond=0), taken)
     for c, offers in queued:
         model.add(c, offers, weights)
+    limits = {}
+    if provider_cap is not None:
+        held = Counter(o.provider_id for o in picks)
+        limits = {m.owner: max(0, provider_cap - held[m.owner]) for m in model.machines
+                  if m.owner is not None}  # fmt: skip
     result = solve_schedule(
-        SchedulingInstance.build(model.jobs, model.machines), time_limit=SECONDS
+        SchedulingInstance.build(model.jobs, model.machines, limits), time_limit=SECONDS
     )
     scheduled = Scheduled()
     for p in result.placements:
@@ -141,7 +150,8 @@ def _minutes_up(span: timedelta) -> int:
 
 
 def _machine(rf: ResourceFree, unit: UnitFree, taken: list[Interval], origin: datetime) -> Machine:
-    """The unit's free time less the flow's picks, in minutes from `origin`.
+    """The unit's free time less the flow's picks, in minutes from `origin`; its provider owns
+    it.
 
     A pick [s, e) blocks [s - before, e + after), and a new job must keep its own buffers
     clear of that, so the pick is cut out widened by both buffers on each side.
@@ -163,4 +173,5 @@ def _machine(rf: ResourceFree, unit: UnitFree, taken: list[Interval], origin: da
         phase=_minutes_up(align_up(origin, rf.zone, step) - origin) % step,
         before=rules.buffer_before // MINUTE,
         after=rules.buffer_after // MINUTE,
+        owner=rf.provider_id,  # the fairness cap counts matches per provider
     )

@@ -21,7 +21,6 @@ from sparecap.domain.money import MAX_MINOR, Money
 from sparecap.domain.quotes import Shares
 from sparecap.domain.tariffs import Dimension
 from sparecap.services.context import ServiceContext
-from sparecap.services.gc_pause import gc_paused
 from sparecap.services.errors import ConflictError, InvalidInputError, NotFoundError
 from sparecap.services.escrow import (
     Release,
@@ -30,6 +29,7 @@ from sparecap.services.escrow import (
     quoted_shares,
     settle_many,
 )
+from sparecap.services.gc_pause import gc_paused
 from sparecap.services.journal import one_of
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from unittest.mock import patch
 
 import pytest
@@ -35,12 +36,14 @@ def machines(draw: st.DrawFn) -> Machine:
         phase=draw(st.integers(0, step - 1)),
         before=draw(st.integers(0, 1)),
         after=draw(st.integers(0, 2)),
+        owner=draw(st.sampled_from([None, 0, 1])),
     )
 
 
 @st.composite
 def instances(draw: st.DrawFn) -> SchedulingInstance:
-    """Up to 3 units and 4 jobs, with grids, phases, buffers, windows and lateness costs."""
+    """Up to 3 units and 4 jobs, with grids, phases, buffers, windows and lateness costs; two
+    owners, each with a limit or none."""
     units = draw(st.lists(machines(), min_size=1, max_size=3))
     jobs = []
     for _ in range(draw(st.integers(1, 4))):
@@ -55,7 +58,8 @@ def instances(draw: st.DrawFn) -> SchedulingInstance:
                 late_cost=draw(st.integers(0, 2)),
             )
         )
-    return SchedulingInstance.build(jobs, units)
+    limits = draw(st.dictionaries(st.sampled_from([0, 1]), st.integers(0, 2)))
+    return SchedulingInstance.build(jobs, units, limits)
 
 
 def fits(instance: SchedulingInstance, j: int, u: int, start: int) -> bool:
@@ -73,11 +77,17 @@ def blocked(instance: SchedulingInstance, p: Placement) -> tuple[int, int]:
     return p.start - m.before, p.start + instance.jobs[p.job].duration + m.after
 
 
+def over_limit(instance: SchedulingInstance, placements: list[Placement]) -> bool:
+    taken = Counter(instance.limited_owner(p.unit) for p in placements)
+    return any(taken[owner] > limit for owner, limit in instance.limits.items())
+
+
 def oracle(instance: SchedulingInstance) -> tuple[int, int]:
     """(most jobs placed, least cost among those) over every start of every job."""
     n = len(instance.jobs)
     best = (0, 0)
     busy: list[list[tuple[int, int]]] = [[] for _ in range(instance.units)]
+    placed_so_far: list[Placement] = []
 
     def place(j: int, placed: int, cost: int) -> None:
         nonlocal best
@@ -93,9 +103,12 @@ def oracle(instance: SchedulingInstance) -> tuple[int, int]:
                 a, b = blocked(instance, Placement(j, u, start))
                 if any(a < y and x < b for x, y in busy[u]):
                     continue
-                busy[u].append((a, b))
-                place(j + 1, placed + 1, cost + instance.cost(j, u, start))
-                busy[u].pop()
+                placed_so_far.append(Placement(j, u, start))
+                if not over_limit(instance, placed_so_far):
+                    busy[u].append((a, b))
+                    place(j + 1, placed + 1, cost + instance.cost(j, u, start))
+                    busy[u].pop()
+                placed_so_far.pop()
 
     place(0, 0, 0)
     return best
@@ -113,6 +126,7 @@ def check_valid(instance: SchedulingInstance, result: ScheduleResult) -> None:
                 (a0, a1), (b0, b1) = blocked(instance, a), blocked(instance, b)
                 assert a1 <= b0 or b1 <= a0
     assert result.cost == sum(instance.cost(p.job, p.unit, p.start) for p in result.placements)
+    assert not over_limit(instance, list(result.placements))
 
 
 @settings(max_examples=200, deadline=None)
@@ -139,6 +153,8 @@ def test_groups_too_large_for_the_exact_model_are_placed_greedily(
     # Greedy never leaves a job out that still fits somewhere once the others are placed.
     for j in result.unplaced:
         for u in instance.jobs[j].costs:
+            if over_limit(instance, [*result.placements, Placement(j, u, 0)]):
+                continue  # its owner's limit is reached
             for start in range(HORIZON + 1):
                 if fits(instance, j, u, start):
                     a, b = blocked(instance, Placement(j, u, start))
@@ -246,6 +262,25 @@ def test_no_jobs_and_no_eligible_units() -> None:
 def test_rejects_bad_input(jobs: list[Job], machine: Machine) -> None:
     with pytest.raises(MatchingInputError):
         SchedulingInstance.build(jobs, [machine])
+
+
+def test_an_owners_limit_keeps_jobs_off_its_units() -> None:
+    # Unlimited, all three jobs fit (the first two on unit 1 and dear unit 2, the third on
+    # unit 0). Owner 0 may take one job only: one job goes to owner 1's dear unit, one waits.
+    jobs = [Job(60, 0, 60, {0: 1, 1: 1, 2: 50}), Job(60, 0, 60, {0: 1, 1: 1, 2: 50}),
+            Job(60, 0, 60, {0: 1})]  # fmt: skip
+    units = [Machine(owner=0), Machine(owner=0), Machine(owner=1)]
+    result = solve_schedule(SchedulingInstance.build(jobs, units, {0: 1}))
+    assert result.status is SolveStatus.OPTIMAL
+    assert result.placed == 2 and result.cost == 51
+    assert sorted(p.unit for p in result.placements).count(2) == 1
+    unlimited = solve_schedule(SchedulingInstance.build(jobs, units))
+    assert unlimited.placed == 3 and unlimited.cost == 52
+
+
+def test_rejects_a_negative_limit() -> None:
+    with pytest.raises(MatchingInputError):
+        SchedulingInstance.build([], [Machine(owner=0)], {0: -1})
 
 
 def test_rejects_bad_time_limit() -> None:

@@ -4,10 +4,12 @@ Each job needs one unit (a machine) for `duration` minutes, starting no earlier 
 release and ending by its deadline, inside one of the unit's free windows and on the unit's
 start grid. A unit runs one job at a time, with its buffers kept clear around each job
 (NoOverlap over optional intervals, one per job x unit x free window). Every job is placed at
-most once. The objective is lexicographic, folded into one integer sum with weights computed
-from the data: most jobs placed first, then the least total cost (each job's unit cost plus
-its lateness cost per minute started after release), then the earliest starts, which packs
-work towards the start of each window and makes ties come out the same way every time.
+most once, and the units of one owner take at most that owner's limit of jobs, if it has one
+(a round's fairness cap on a provider). The objective is lexicographic, folded into one
+integer sum with weights computed from the data: most jobs placed first, then the least total
+cost (each job's unit cost plus its lateness cost per minute started after release), then the
+earliest starts, which packs work towards the start of each window and makes ties come out
+the same way every time.
 
 Times are integer minutes from an origin the caller picks (a round's start, say).
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
@@ -42,13 +44,15 @@ Window = tuple[int, int]
 class Machine:
     """An exclusive unit. A job's [start, start + duration) must lie inside one `free` window
     (None: free throughout), start on `phase + k * step`, and keep `before` minutes ahead of
-    it and `after` minutes behind it clear of other jobs (the unit's buffers)."""
+    it and `after` minutes behind it clear of other jobs (the unit's buffers). `owner` names
+    whose limit, if any, its jobs count against."""
 
     free: tuple[Window, ...] | None = None
     step: int = 1
     phase: int = 0
     before: int = 0
     after: int = 0
+    owner: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +79,26 @@ class _Range:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SchedulingInstance:
+    """Jobs, units, and per owner the most jobs its units may take (owners not named: no
+    limit)."""
+
     jobs: tuple[Job, ...]
     machines: tuple[Machine, ...]
+    limits: Mapping[int, int] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, jobs: Sequence[Job], machines: Sequence[Machine]) -> SchedulingInstance:
+    def build(
+        cls,
+        jobs: Sequence[Job],
+        machines: Sequence[Machine],
+        limits: Mapping[int, int] | None = None,
+    ) -> SchedulingInstance:
         """Validate the instance; raises MatchingInputError."""
         for u, m in enumerate(machines):
             _check_machine(u, m)
+        limits = dict(limits or {})
+        if any(n < 0 for n in limits.values()):
+            raise MatchingInputError("an owner's limit must be non-negative")
         units = len(machines)
         for j, job in enumerate(jobs):
             if job.duration <= 0:
@@ -104,11 +120,16 @@ class SchedulingInstance:
             m if m.free is None else dataclasses.replace(m, free=tuple(sorted(m.free)))
             for m in machines
         )
-        return cls(tuple(jobs), clean)
+        return cls(tuple(jobs), clean, limits)
 
     @property
     def units(self) -> int:
         return len(self.machines)
+
+    def limited_owner(self, unit: int) -> int | None:
+        """The unit's owner if that owner has a limit."""
+        owner = self.machines[unit].owner
+        return owner if owner in self.limits else None
 
     def ranges(self) -> list[_Range]:
         """Every job x unit x window with room for the job, in job, unit, time order."""
@@ -232,7 +253,7 @@ def solve_schedule(instance: SchedulingInstance, *, time_limit: float = 10.0) ->
     gap: int | None = 0
     proven = True
     left = len(ranges)
-    for group in _groups(ranges):
+    for group in _groups(instance, ranges):
         budget = (time_limit - watch.seconds()) * len(group) / left
         left -= len(group)
         picks, part_gap = _solve_group(instance, group, weights, max(MIN_SEARCH_SECONDS, budget))
@@ -254,8 +275,9 @@ def solve_schedule(instance: SchedulingInstance, *, time_limit: float = 10.0) ->
     return ScheduleResult(status, placements, unplaced, cost, objective, bound, watch.seconds())
 
 
-def _groups(ranges: list[_Range]) -> list[list[_Range]]:
-    """Ranges split into groups of jobs linked by shared units, in order of their first job."""
+def _groups(instance: SchedulingInstance, ranges: list[_Range]) -> list[list[_Range]]:
+    """Ranges split into groups of jobs linked by shared units or by units of one limited
+    owner (its limit binds them together), in order of their first job."""
     parent: dict[int, int] = {}
 
     def root(job: int) -> int:
@@ -264,12 +286,14 @@ def _groups(ranges: list[_Range]) -> list[list[_Range]]:
             job = parent[job]
         return job
 
-    first_on: dict[int, int] = {}
+    first_on: dict[tuple[str, int], int] = {}
     for r in ranges:
-        other = first_on.setdefault(r.unit, r.job)
-        a, b = root(r.job), root(other)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
+        owner = instance.limited_owner(r.unit)
+        links = [("unit", r.unit)] if owner is None else [("unit", r.unit), ("owner", owner)]
+        for link in links:
+            a, b = root(r.job), root(first_on.setdefault(link, r.job))
+            if a != b:
+                parent[max(a, b)] = min(a, b)
     groups: dict[int, list[_Range]] = {}
     for r in ranges:
         groups.setdefault(root(r.job), []).append(r)
@@ -309,15 +333,20 @@ def _solve_group(
 def _greedy(
     instance: SchedulingInstance, group: list[_Range], weights: _Weights
 ) -> list[tuple[_Range, int]]:
-    """Jobs in order, each at its cheapest option's earliest start that is still free."""
+    """Jobs in order, each at its cheapest option's earliest start that is still free, on a
+    unit whose owner is under its limit."""
     options: dict[int, list[_Range]] = {}
     for r in group:
         options.setdefault(r.job, []).append(r)
     busy: dict[int, list[tuple[int, int]]] = {}
+    left = dict(instance.limits)
     picks: list[tuple[_Range, int]] = []
     for job in sorted(options):
         best: tuple[int, _Range, int] | None = None
         for r in options[job]:
+            owner = instance.limited_owner(r.unit)
+            if owner is not None and left[owner] == 0:
+                continue
             k = _earliest_free(instance, r, busy.get(r.unit, []))
             if k is None:
                 continue
@@ -328,6 +357,9 @@ def _greedy(
             _, r, k = best
             picks.append((r, k))
             busy.setdefault(r.unit, []).append(_blocked(instance, r, k))
+            owner = instance.limited_owner(r.unit)
+            if owner is not None:
+                left[owner] -= 1
     return picks
 
 
@@ -364,13 +396,15 @@ def _build(
     ranges: list[_Range],
     weights: _Weights,
 ) -> list[_Option]:
-    """One optional interval per range; each job at most once; NoOverlap per unit.
+    """One optional interval per range; each job at most once; NoOverlap per unit; at most
+    its limit of jobs per limited owner.
 
     Minimises the combined objective less the constant n * per_unplaced: a present option
     adds per_cost * cost - per_unplaced plus its weighted grid step."""
     options: list[_Option] = []
     per_unit: list[list[cp_model.IntervalVar]] = [[] for _ in range(instance.units)]
     per_job: list[list[cp_model.IntVar]] = [[] for _ in instance.jobs]
+    per_owner: dict[int, list[cp_model.IntVar]] = {}
     terms: list[cp_model.LinearExprT] = []
     for r in ranges:
         job, m = instance.jobs[r.job], instance.machines[r.unit]
@@ -391,6 +425,9 @@ def _build(
         per_step = weights.per_cost * job.late_cost * m.step + weights.per_step
         terms.append(gain * present + per_step * (k - r.first))
         per_job[r.job].append(present)
+        owner = instance.limited_owner(r.unit)
+        if owner is not None:
+            per_owner.setdefault(owner, []).append(present)
         options.append(_Option(r, present, k))
     for mine in per_job:
         if len(mine) > 1:
@@ -398,5 +435,7 @@ def _build(
     for intervals in per_unit:
         if len(intervals) > 1:
             model.add_no_overlap(intervals)
+    for owner, presents in per_owner.items():
+        model.add(cp_model.LinearExpr.sum(presents) <= instance.limits[owner])
     model.minimize(cp_model.LinearExpr.sum(terms))
     return options
