@@ -8,17 +8,29 @@ entries at once), so these helpers compile an INSERT once and hand the rows to t
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Connection, Table, func, insert, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, REGCLASS
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Session, lazyload
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, lazyload
 
 M = TypeVar("M", bound=DeclarativeBase)
 
 _Processors = list[Callable[[Any], Any] | None]  # a column's bind conversion, if it has one
 _compiled: dict[tuple[str, str, tuple[str, ...]], tuple[str, _Processors]] = {}
+_sequences: dict[str, str] = {}  # PostgreSQL: table name -> its id column's sequence
 # Ids per SELECT when the new rows are read back (well under either database's limit on
 # bound parameters).
 _READ_CHUNK = 5000
@@ -41,10 +53,24 @@ def insert_returning(session: Session, model: type[M], rows: Sequence[dict[str, 
         chunk = ids[first : first + _READ_CHUNK]
         # No eager loads: a new row's many-to-one targets are mostly in the session already,
         # and a lazy load finds them there without a query.
-        query = select(model).options(lazyload("*")).where(table.c.id.in_(chunk))
+        query = select(model).options(lazyload("*")).where(one_of(session, table.c.id, chunk))
         for row in session.scalars(query):
             found[getattr(row, "id")] = row  # noqa: B009 - M is any mapped class with an id
     return [found[i] for i in ids]
+
+
+def one_of(
+    session: Session,
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    values: Collection[Any],
+) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter: psycopg splits a
+    statement with 5,000 placeholders for longer than the server takes to run it, and
+    SQLAlchemy renders each placeholder. (SQLite has no arrays; callers chunk long lists
+    under its limit on bound parameters.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def insert_many(
@@ -97,9 +123,16 @@ def _new_ids(session: Session, table: Table, count: int) -> list[int]:
     AUTOINCREMENT, as all of ours are), and a write transaction is SQLite's only writer.
     """
     if session.get_bind().dialect.name == "postgresql":
-        sequence = func.pg_get_serial_sequence(table.name, "id")
+        if table.name not in _sequences:
+            _sequences[table.name] = session.scalars(
+                select(func.pg_get_serial_sequence(table.name, "id"))
+            ).one()
+        # The sequence as a constant: pg_get_serial_sequence in the same query was evaluated
+        # once per row, 53 ms for 8,000 ids against 9 ms (measured, PostgreSQL 15).
+        sequence = bindparam("sequence", _sequences[table.name], type_=REGCLASS)
         query = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
-        return sorted(session.scalars(query))
+        with session.no_autoflush:
+            return sorted(session.scalars(query))
     last = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
     return list(range(last + 1, last + 1 + count))
 

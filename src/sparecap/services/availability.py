@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sparecap.db.bulk import one_of
 from sparecap.db.models import AvailabilityException, AvailabilityWindow, Booking, Resource
 from sparecap.domain.availability import (
     ExceptionKind,
@@ -73,7 +74,7 @@ def exceptions_of(
     found: dict[int, list[PlanException]] = {}
     for i in range(0, len(resource_ids), CHUNK):
         query = select(AvailabilityException).where(
-            AvailabilityException.resource_id.in_(resource_ids[i : i + CHUNK]),
+            one_of(session, AvailabilityException.resource_id, resource_ids[i : i + CHUNK]),
             AvailabilityException.start_at < span.end,
             span.start < AvailabilityException.end_at,
         )

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from sparecap.db.bulk import insert_many, insert_returning
+from sparecap.db.bulk import insert_many, insert_returning, one_of
 from sparecap.db.models import Booking, BookingEvent, Resource, Unit
 from sparecap.db.money import BookingTerms
 from sparecap.domain.availability import (
@@ -423,7 +423,9 @@ def _resources_of(session: Session, ids: set[int]) -> dict[int, Resource]:
     ordered = sorted(ids - found.keys())
     for first in range(0, len(ordered), CHUNK):
         query = select(Resource).options(*WITH_PLAN)
-        for r in session.scalars(query.where(Resource.id.in_(ordered[first : first + CHUNK]))):
+        for r in session.scalars(
+            query.where(one_of(session, Resource.id, ordered[first : first + CHUNK]))
+        ):
             found[r.id] = r
     return found
 
@@ -493,7 +495,7 @@ def _insert_holds(session: Session, rows: list[dict[str, Any]]) -> list[Booking]
             if session.get_bind().dialect.name == "postgresql":
                 # Queue behind single bookers on these units, in id order as they lock (see
                 # _occupy), so two writers never wait on each other.
-                lock = select(Unit.id).where(Unit.id.in_(units)).order_by(Unit.id)
+                lock = select(Unit.id).where(one_of(session, Unit.id, units)).order_by(Unit.id)
                 session.execute(lock.with_for_update())
             return insert_returning(session, Booking, rows)
     except IntegrityError as exc:

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sparecap.db.bulk import one_of
 from sparecap.db.demands import Demand
 from sparecap.db.models import Resource
 from sparecap.domain.availability import Interval
@@ -238,7 +239,7 @@ def _fill_category(
     loaded = session.scalars(
         select(Resource)
         .options(*WITH_PLAN)
-        .where(Resource.id.in_(np.unique(near.resource).tolist()))
+        .where(one_of(session, Resource.id, np.unique(near.resource).tolist()))
     ).all()
     rows = [_Row.of(r) for r in sorted(loaded, key=lambda r: r.id)]
     asks = [_Ask.of(x) for x in group]

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sparecap.db.bulk import one_of
 from sparecap.db.models import Booking, Resource
 from sparecap.domain.availability import (
     BookingRules,
@@ -178,7 +179,7 @@ def _bookings(session: Session, ids: Sequence[int], span: Interval) -> dict[int,
     )
     for chunk in _chunks(ids):
         query = select(*columns).where(
-            Booking.resource_id.in_(chunk),
+            one_of(session, Booking.resource_id, chunk),
             Booking.status.in_(_BLOCKING),
             Booking.block_start < span.end + _SLACK,
             span.start - _SLACK < Booking.block_end,

@@ -8,25 +8,21 @@ leaves them, so two requests can never spend one balance twice.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import (
-    ARRAY,
-    ColumnElement,
     Table,
-    any_,
-    bindparam,
     func,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
-from sparecap.db.bulk import insert_rows
+from sparecap.db.bulk import insert_rows, one_of
 from sparecap.db.money import Account, JournalEntry, JournalLine
 from sparecap.domain.journal import (
     NON_NEGATIVE,
@@ -173,16 +169,6 @@ def _account_ids(session: Session, lines: Sequence[Line]) -> dict[tuple[AccountR
         session.execute(upsert.on_conflict_do_nothing(), values)
         found |= _find_accounts(session, missing)
     return found
-
-
-def one_of(
-    session: Session, column: InstrumentedAttribute[Any], values: Collection[Any]
-) -> ColumnElement[bool]:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter: psycopg splits a
-    statement with 5,000 placeholders for longer than the server takes to run it."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
 
 
 def _find_accounts(

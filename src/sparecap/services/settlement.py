@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from sparecap.db.bulk import one_of
 from sparecap.db.models import Booking, Resource
 from sparecap.db.money import BookingTerms, Dispute, UsageRecord
 from sparecap.domain.availability import Interval
@@ -30,7 +31,6 @@ from sparecap.services.escrow import (
     settle_many,
 )
 from sparecap.services.gc_pause import gc_paused
-from sparecap.services.journal import one_of
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
 from sparecap.services.terms import UsageIn, price_booking

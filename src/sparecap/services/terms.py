@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sparecap.db.bulk import one_of
 from sparecap.db.models import Booking, Resource
 from sparecap.db.money import BookingTerms, ResourceTerms
 from sparecap.domain.availability import Interval
@@ -261,7 +262,7 @@ def current_terms_of_many(
     rows = {
         row.resource_id: row
         for row in session.scalars(
-            select(ResourceTerms).where(ResourceTerms.resource_id.in_(resource_ids))
+            select(ResourceTerms).where(one_of(session, ResourceTerms.resource_id, resource_ids))
         )
     }
     return {rid: _terms_of(ctx, rows.get(rid)) for rid in resource_ids}
