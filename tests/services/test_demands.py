@@ -321,6 +321,8 @@ def test_queueing_keeps_to_the_fairness_cap(
         taken = Counter(m.provider_id for m in result.matches)
         assert [taken[market["provider"].id], taken[market["rival"].id]] == per_provider
         assert result.round.solvers["queued_on_units"]["placed"] == sum(per_provider) - 4
+        # Whoever is left could only have queued with providers at their share.
+        assert [u.reason for u in result.unmatched] == ["fairness_cap"] * (6 - sum(per_provider))
     with platform.db.read() as s:
         held = list(s.scalars(select(Booking).where(Booking.status == "held")))
     for a in held:  # no two holds on one unit overlap

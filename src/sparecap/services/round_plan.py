@@ -154,6 +154,7 @@ def _plan_queues(
     for demand_id, offer in scheduled.offers.items():
         plan.tries[demand_id] = [offer]
         plan.capped.discard(demand_id)
+    plan.capped |= scheduled.capped
     if scheduled.solver:
         plan.objective += scheduled.solver["objective"]
         plan.solvers["queued_on_units"] = scheduled.solver

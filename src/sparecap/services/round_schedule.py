@@ -44,9 +44,11 @@ PER_HOUR = 60
 
 @dataclass(slots=True)
 class Scheduled:
-    """Per demand id, the offer the model placed it in; the solve's figures for the round."""
+    """Per demand id, the offer the model placed it in; the demands left out only because
+    every provider they could queue with has used its share (capped); the solve's figures."""
 
     offers: dict[int, Offer] = field(default_factory=dict)
+    capped: set[int] = field(default_factory=set)
     solver: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,6 +131,14 @@ def schedule_leftovers(
         )
         window = Interval(start, start + offer.window.duration)
         scheduled.offers[demand.id] = dataclasses.replace(offer.on(unit), window=window, cost=cost)
+    if limits:
+        placed = Counter(o.provider_id for o in scheduled.offers.values())
+        spent = {p for p, limit in limits.items() if placed[p] >= limit}
+        scheduled.capped = {
+            c.demand.id
+            for c, offers in queued
+            if c.demand.id not in scheduled.offers and {o.provider_id for o in offers} <= spent
+        }
     scheduled.solver = {
         "solver": "interval_scheduling_cp_sat",
         "status": result.status.value,
