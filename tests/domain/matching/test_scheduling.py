@@ -278,6 +278,15 @@ def test_an_owners_limit_keeps_jobs_off_its_units() -> None:
     assert unlimited.placed == 3 and unlimited.cost == 52
 
 
+def test_a_limit_no_more_jobs_can_reach_is_dropped() -> None:
+    # Two jobs could use owner 0's units: a limit of two can never bind, a limit of one can.
+    # Owner 1 has a limit but no job can use its unit.
+    jobs = [Job(60, 0, 60, {0: 1, 1: 2}), Job(60, 0, 60, {1: 1})]
+    units = [Machine(owner=0), Machine(owner=0), Machine(owner=1)]
+    assert SchedulingInstance.build(jobs, units, {0: 2, 1: 0}).limits == {}
+    assert SchedulingInstance.build(jobs, units, {0: 1, 1: 0}).limits == {0: 1}
+
+
 def test_rejects_a_negative_limit() -> None:
     with pytest.raises(MatchingInputError):
         SchedulingInstance.build([], [Machine(owner=0)], {0: -1})

@@ -120,7 +120,7 @@ class SchedulingInstance:
             m if m.free is None else dataclasses.replace(m, free=tuple(sorted(m.free)))
             for m in machines
         )
-        return cls(tuple(jobs), clean, limits)
+        return cls(tuple(jobs), clean, _binding(limits, jobs, machines))
 
     @property
     def units(self) -> int:
@@ -232,6 +232,20 @@ class _Option:
     range: _Range
     present: cp_model.IntVar
     step: cp_model.IntVar
+
+
+def _binding(
+    limits: Mapping[int, int], jobs: Sequence[Job], machines: Sequence[Machine]
+) -> dict[int, int]:
+    """The limits more jobs could reach than they allow. The others can never bind: dropped,
+    so that they do not tie those jobs into one group for the solver."""
+    reach: dict[int, set[int]] = {}
+    for j, job in enumerate(jobs):
+        for u in job.costs:
+            owner = machines[u].owner
+            if owner is not None and owner in limits:
+                reach.setdefault(owner, set()).add(j)
+    return {o: n for o, n in limits.items() if len(reach.get(o, ())) > n}
 
 
 def solve_schedule(instance: SchedulingInstance, *, time_limit: float = 10.0) -> ScheduleResult:
