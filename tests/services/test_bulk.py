@@ -1,4 +1,4 @@
-"""insert_returning: many rows in a few statements, handed back in the order given."""
+"""Bulk rows: inserted and handed back in the order given, or updated, in a few statements."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import event, select
 
 from sparecap.bootstrap import Platform
-from sparecap.db.bulk import insert_returning
+from sparecap.db.bulk import insert_returning, update_rows
 from sparecap.db.models import Participant
 
 AT = datetime(2026, 3, 2, tzinfo=UTC)
@@ -39,3 +39,28 @@ def test_rows_come_back_in_the_order_given_from_few_statements(platform: Platfor
 def test_no_rows_make_no_statement(platform: Platform) -> None:
     with platform.db.write() as s:
         assert insert_returning(s, Participant, []) == []
+
+
+def test_rows_updated_together_are_stored_and_the_session_agrees(platform: Platform) -> None:
+    rows = [{"kind": "person", "name": f"p{i}", "roles": [], "created_at": AT} for i in range(12)]
+    with platform.db.write() as s:
+        made = insert_returning(s, Participant, rows)
+    statements = []
+
+    @event.listens_for(platform.db.engine, "before_cursor_execute")
+    def count(_conn, _cursor, statement: str, *_args: object) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("UPDATE participants"):
+            statements.append(statement)
+
+    with platform.db.write() as s:
+        chosen = list(
+            s.scalars(select(Participant).where(Participant.id.in_([p.id for p in made[::2]])))
+        )
+        update_rows(s, chosen, {"name": "renamed", "verification_level": 2})
+        assert {(p.name, p.verification_level) for p in chosen} == {("renamed", 2)}
+        assert not any(s.is_modified(p) for p in chosen)  # nothing left for a flush to write
+    event.remove(platform.db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    with platform.db.read() as s:
+        stored = dict(s.execute(select(Participant.id, Participant.name)).all())
+    assert [stored[p.id] for p in made] == ["renamed" if i % 2 == 0 else f"p{i}" for i in range(12)]

@@ -323,8 +323,8 @@ def accept_quote(
     session.flush()
     _record(session, ctx, quote, demand, "accept")
     actor = DemandActor.DEMANDER if principal.participant_id == demand.demander_id else None
-    add_matched(session, ctx, demand, quote.quantity, actor or DemandActor.OPERATOR,
-                match=match.id, quote=quote.id, booking=booking.id, cost=cost)  # fmt: skip
+    recorded = {"match": match.id, "quote": quote.id, "booking": booking.id, "cost": cost}
+    add_matched(session, ctx, [(demand, quote.quantity, recorded)], actor or DemandActor.OPERATOR)
     return quote, match
 
 

@@ -40,6 +40,7 @@ from sparecap.services.demands import (
     is_live,
     load_for_change,
     remaining,
+    set_last_reasons,
 )
 from sparecap.services.errors import ConflictError
 from sparecap.services.gc_pause import gc_paused
@@ -207,17 +208,15 @@ def _write(
 ) -> RoundResult:
     result = RoundResult(rnd)
     lost = _take_all(session, ctx, result, cands, plan)
-    # The matched demands' changes go out now, before the unmatched ones get their reason: the
-    # ORM batches UPDATEs only across rows (taken in id order) that change the same columns,
-    # so mixed in id order 10,000 demands took some 1,300 statements.
-    session.flush()
     unmatched = []
     for demand_id in sorted(cands):
         c = cands[demand_id]
         rnd.lost_races += lost[demand_id]
         if remaining(c.demand) > 0:
-            unmatched.append(_unmatched_row(ctx, rnd, c, _reason(c, plan, lost[demand_id])))
-    result.unmatched = insert_returning(session, Unmatched, unmatched)
+            unmatched.append((c, _reason(c, plan, lost[demand_id])))
+    set_last_reasons(session, ((c.demand, reason.value) for c, reason in unmatched))
+    rows = [_unmatched_row(ctx, rnd, c, reason) for c, reason in unmatched]
+    result.unmatched = insert_returning(session, Unmatched, rows)
     rnd.demands = len(cands)
     rnd.matched = len({m.demand_id for m in result.matches})
     rnd.objective = sum(int(m.cost["total"]) for m in result.matches)
@@ -278,9 +277,11 @@ def _take_all(
                 lost[w[0].id] += 1
         rows = [_match_row(ctx, rnd, d, o, quantity=q, booking=b) for (d, o, q), b in won]
         matches = insert_returning(session, Match, rows)
-        for ((demand, _, quantity), booking), match in zip(won, matches, strict=True):
-            add_matched(session, ctx, demand, quantity, DemandActor.SYSTEM, match=match.id,
-                        round=rnd.id, booking=booking.id, cost=match.cost)  # fmt: skip
+        recorded = [
+            (demand, quantity, {"match": m.id, "round": rnd.id, "booking": b.id, "cost": m.cost})
+            for ((demand, _, quantity), b), m in zip(won, matches, strict=True)
+        ]
+        add_matched(session, ctx, recorded, DemandActor.SYSTEM)
         result.matches.extend(matches)
 
 
@@ -340,7 +341,6 @@ def _reason(c: DemandCandidates, plan: Plan, lost: int) -> UnmatchedReason:
 def _unmatched_row(
     ctx: ServiceContext, rnd: MatchRound, c: DemandCandidates, reason: UnmatchedReason
 ) -> dict[str, Any]:
-    c.demand.last_reason = reason.value
     return {
         "round_id": rnd.id,
         "demand_id": c.demand.id,

@@ -4,15 +4,13 @@ and metered usage that sets the final price."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Table, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from sparecap.db.bulk import one_of
+from sparecap.db.bulk import one_of, update_rows
 from sparecap.db.models import Booking, Resource
 from sparecap.db.money import BookingTerms, Dispute, UsageRecord
 from sparecap.domain.availability import Interval
@@ -37,7 +35,6 @@ from sparecap.services.terms import UsageIn, price_booking
 
 # Batches are written in one transaction each; this many keeps one transaction's memory small.
 SETTLE_BATCH = 5_000
-_TERMS = cast(Table, BookingTerms.__table__)
 
 
 @gc_paused()
@@ -71,15 +68,7 @@ def settle_due(session: Session, *, ctx: ServiceContext, limit: int = SETTLE_BAT
         claim_money = Money(min(claim, terms.deposit_minor), terms.currency)
         releases.append(Release(terms, providers[booking_id], earned, claim_money))
     settle_many(session, ctx=ctx, releases=releases, kind="release")
-    # One UPDATE for the batch rather than the unit of work's statement per row; the loaded
-    # rows are told their new state, so nothing is left for a flush to write.
-    session.execute(
-        update(_TERMS)
-        .where(one_of(session, BookingTerms.booking_id, ids))
-        .values(money_status="released")
-    )
-    for terms in due:
-        set_committed_value(terms, "money_status", "released")
+    update_rows(session, due, {"money_status": "released"}, key="booking_id")
     return len(releases)
 
 
