@@ -262,6 +262,12 @@ def test_batch_round_is_optimal_and_never_double_books(platform: Platform, marke
         assert all(s.get(Demand, i).status == "matched" for i in ids)  # type: ignore[union-attr]
         held = s.scalar(select(func.count()).select_from(Booking).where(Booking.status == "held"))
         assert held == 3
+        # A match's provider, resource and unit copy its booking's (no keys of their own).
+        for m in matches:
+            booking = s.get(Booking, m.booking_id)
+            assert booking is not None and booking.resource is not None
+            assert (m.resource_id, m.unit_id) == (booking.resource_id, booking.unit_id)
+            assert m.provider_id == booking.resource.provider_id
 
 
 def test_round_queues_demands_on_units_free_long_enough(platform: Platform, market: dict) -> None:

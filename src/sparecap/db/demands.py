@@ -101,9 +101,12 @@ class Match(Base):
     demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
     quote_id: Mapped[int | None] = mapped_column(ForeignKey("quotes.id"))
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
-    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # Copies of the booking's, so a provider's matches and an explanation read without a join.
+    # The booking's foreign keys hold them to existing rows; keys of their own here cost a
+    # round three more lookups per match (migration 0007).
+    provider_id: Mapped[int]
+    resource_id: Mapped[int]
+    unit_id: Mapped[int]
     quantity: Mapped[int] = mapped_column(BigInteger)  # in the demand's quantity unit
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
