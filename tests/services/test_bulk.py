@@ -64,3 +64,27 @@ def test_rows_updated_together_are_stored_and_the_session_agrees(platform: Platf
     with platform.db.read() as s:
         stored = dict(s.execute(select(Participant.id, Participant.name)).all())
     assert [stored[p.id] for p in made] == ["renamed" if i % 2 == 0 else f"p{i}" for i in range(12)]
+
+
+def test_rows_sharing_one_document_each_store_it(platform: Platform) -> None:
+    # Bulk writes encode a JSON object once per batch however many rows share it; each row
+    # must still store its own value, also beside an equal but distinct object.
+    shared, alike = ["provider", "demander"], ["provider", "demander"]
+    values = [shared, [], shared, alike, None, shared]
+    rows = [
+        {"kind": "person", "name": f"s{i}", "roles": v or [], "created_at": AT}
+        for i, v in enumerate(values)
+    ]
+    with platform.db.write() as s:
+        made = insert_returning(s, Participant, rows)
+        shared.append("operator")  # after the write: what was stored must not change
+    with platform.db.read() as s:
+        stored = dict(s.execute(select(Participant.id, Participant.roles)).all())
+    assert [stored[p.id] for p in made] == [
+        ["provider", "demander"],
+        [],
+        ["provider", "demander"],
+        ["provider", "demander"],
+        [],
+        ["provider", "demander"],
+    ]
