@@ -278,8 +278,9 @@ def add_matched(
         events.append(event)
         moves[(_target(demand, event, actor), total)].append(demand)
     for (status, total), demands in moves.items():
-        values = {"status": status, "matched_quantity": total, "last_reason": None}
-        update_rows(session, demands, {**values, "updated_at": now})
+        update_rows(session, demands, {
+            "status": status, "matched_quantity": total, "last_reason": None, "updated_at": now,
+        })  # fmt: skip
     for (demand, _, match), event in zip(matched, events, strict=True):
         record_demand(session, ctx, demand, event=event.value, actor_role=actor.value, **match)
 
