@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 
@@ -52,6 +53,28 @@ CITY_SIDE_M = 20_000.0
 def peak_rss_mib() -> float:
     """Peak resident memory of this process (Linux reports kilobytes)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def helpers_peak_rss_mib() -> float:
+    """Sum of the peak resident memory of this process's live descendants: the engine's helper
+    processes and their forkserver (see spread.py). A sum of peaks, so at least their peak
+    together."""
+    parent: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    me, total = os.getpid(), 0.0
+    for pid, ppid in parent.items():
+        ancestor = ppid
+        while ancestor not in (0, 1, me):
+            ancestor = parent.get(ancestor, 0)
+        if ancestor == me:
+            status = Path(f"/proc/{pid}/status").read_text()
+            total += int(next(x for x in status.splitlines() if x.startswith("VmHWM:")).split()[1])
+    return total / 1024
 
 
 def market(demands: int, units: int, per_demand: int, seed: int) -> tuple[UnitArcs, float, float]:
@@ -102,7 +125,9 @@ def bench_market(args: argparse.Namespace) -> None:
     print("\n| method | matched | fill rate | total cost (m) | mean cost | wall s |")
     print("|---|---:|---:|---:|---:|---:|")
     runs: list[tuple[str, Callable[[UnitArcs], UnitMatching]]] = [
-        ("engine (split min-cost flow)", match_units),
+        ("engine (split min-cost flow), first call: its helper starts meanwhile", match_units),
+        ("engine, helper warm", match_units),
+        ("engine, all in one process", partial(match_units, spread_from=arcs.size + 1)),
         ("first come, first served", first_come_first_served),
         ("greedy cheapest first", greedy_cheapest_first),
     ]
@@ -117,7 +142,7 @@ def bench_market(args: argparse.Namespace) -> None:
             f"| {name} | {result.matched:,} | {result.fill_rate:.2%} | {result.objective:,} "
             f"| {mean:.1f} | {result.wall_seconds:.2f} |"
         )
-    engine = results["engine (split min-cost flow)"]
+    engine = results["engine, helper warm"]
     check = results.get("check: linear sum assignment")
     if check is not None:
         same = (check.matched, check.objective) == (engine.matched, engine.objective)
@@ -131,7 +156,10 @@ def bench_market(args: argparse.Namespace) -> None:
             f"\nindependent check (one min-cost flow on the whole market, {matched:,} matched, "
             f"total {objective:,}, {seconds:.1f} s): {verdict}"
         )
-    print(f"peak RSS so far: {peak_rss_mib():,.0f} MiB")
+    print(
+        f"peak RSS so far: this process {peak_rss_mib():,.0f} MiB, "
+        f"its helpers {helpers_peak_rss_mib():,.0f} MiB"
+    )
 
 
 def optima() -> dict[tuple[str, str, str], int]:

@@ -140,6 +140,27 @@ def test_the_split_solve_agrees_with_the_padded_assignment(arcs: UnitArcs) -> No
     assert (alone.matched, alone.objective) == (lsa.matched, lsa.objective)
 
 
+def test_pieces_solved_side_by_side_give_the_same_optimum() -> None:
+    # A market of several pieces, solved once in this process and once spread over a helper
+    # process (spread_from=0 spreads any market): the same matching size and cost.
+    rng = np.random.default_rng(7)
+    demand_parts, unit_parts, cost_parts = [], [], []
+    for base, (demands, units) in enumerate([(300, 250), (250, 300), (200, 200)]):
+        d = np.repeat(np.arange(demands), 3)
+        demand_parts.append(d + base * 1000)
+        unit_parts.append(rng.integers(0, units, d.size) + base * 1000)
+        cost_parts.append(rng.integers(0, 500, d.size))
+    arcs = UnitArcs.build(
+        3000, 3000, np.concatenate(demand_parts), np.concatenate(unit_parts),
+        np.concatenate(cost_parts),
+    )  # fmt: skip
+    alone = match_units(arcs, spread_from=arcs.size + 1)
+    spread = match_units(arcs, spread_from=0)
+    assert_valid(arcs, spread)
+    assert (spread.matched, spread.objective) == (alone.matched, alone.objective)
+    assert len(assignment._pieces(arcs, assignment._maximum_matching(arcs))) >= 3
+
+
 @settings(max_examples=100, deadline=None)
 @given(arcs=clustered_markets())
 def test_pieces_partition_the_arcs_a_maximum_matching_can_use(arcs: UnitArcs) -> None:

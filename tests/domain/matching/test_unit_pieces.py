@@ -13,7 +13,7 @@ from tests.domain.matching.test_assignment import brute_force, markets
 
 def flow_on(arcs: UnitArcs) -> tuple[int, int]:
     """(pairs, cost) the flow solver picks with every arc of the market as one piece."""
-    used = assignment._min_cost_flow(arcs, np.arange(arcs.size))
+    used = assignment._min_cost_flow(arcs.demand, arcs.unit, arcs.cost)
     demands, units = arcs.demand[used], arcs.unit[used]
     assert len(set(demands.tolist())) == demands.size == len(set(units.tolist()))
     return int(used.sum()), int(arcs.cost[used].sum())

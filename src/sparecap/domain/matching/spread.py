@@ -1,0 +1,93 @@
+"""Independent solver tasks spread over the machine's cores: the caller and warm helpers.
+
+OR-Tools holds the GIL while it solves, so threads cannot overlap two solves; processes can.
+Helpers fork from a forkserver (a clean process started once, with the solver modules loaded),
+never from the caller, which may be a multi-threaded server. Whatever keeps the helpers from
+working (no spare core, a helper killed, a platform without forkserver) makes the caller do
+the task itself: slower, the same answer. As with multiprocessing's spawn, a helper imports
+the caller's main module at its start: a script that solves large unit markets keeps its
+work under `if __name__ == "__main__":`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+# What the helpers import once, when they start, so that a task starts solving at once.
+PRELOAD = ["sparecap.domain.matching.assignment"]
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def helper_count() -> int:
+    """Cores beside the caller's: the caller keeps working too."""
+    return len(os.sched_getaffinity(0)) - 1
+
+
+def warm_up() -> None:
+    """Start the helpers now, so that their start overlaps the caller's own work."""
+    pool = _helpers()
+    if pool is not None:
+        try:
+            for _ in range(helper_count()):
+                pool.submit(os.getpid)
+        except (BrokenProcessPool, RuntimeError, OSError):
+            _drop_pool()
+
+
+def run_spread(work: Callable[..., T], tasks: Sequence[tuple[int, tuple[Any, ...]]]) -> list[T]:
+    """work(*args) for each (size, args) of tasks, results in the order of tasks.
+
+    The largest tasks are dealt first, each to whichever of the caller and the helpers has the
+    least size so far (longest processing time first); the caller runs its share while the
+    helpers run theirs. An exception raised by work reaches the caller as raised.
+    """
+    pool = _helpers()
+    lanes = [0] * (1 + (helper_count() if pool is not None else 0))  # lane 0 is the caller
+    lane_of = [0] * len(tasks)
+    for k in sorted(range(len(tasks)), key=lambda k: -tasks[k][0]):
+        # Ties go to a helper, so the helpers start as early as they can.
+        lane_of[k] = min(range(len(lanes)), key=lambda n: (lanes[n], n == 0))
+        lanes[lane_of[k]] += tasks[k][0]
+    futures: dict[int, Future[T]] = {}
+    for k, (_, args) in enumerate(tasks):
+        if lane_of[k] and pool is not None:
+            try:
+                futures[k] = pool.submit(work, *args)
+            except (BrokenProcessPool, RuntimeError, OSError):
+                _drop_pool()
+                pool = None
+    results = {k: work(*args) for k, (_, args) in enumerate(tasks) if k not in futures}
+    for k, future in futures.items():
+        try:
+            results[k] = future.result()
+        except (BrokenProcessPool, CancelledError):  # a helper died: do its task here
+            _drop_pool()
+            results[k] = work(*tasks[k][1])
+    return [results[k] for k in range(len(tasks))]
+
+
+def _helpers() -> ProcessPoolExecutor | None:
+    global _pool  # noqa: PLW0603 - one set of helpers per process, started on first need
+    if _pool is None and helper_count() > 0:
+        try:
+            context = multiprocessing.get_context("forkserver")
+        except ValueError:  # no forkserver on this platform
+            return None
+        context.set_forkserver_preload(PRELOAD)
+        _pool = ProcessPoolExecutor(helper_count(), mp_context=context)
+    return _pool
+
+
+def _drop_pool() -> None:
+    """Forget broken helpers; the next spread starts new ones."""
+    global _pool  # noqa: PLW0603 - see _helpers
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+    _pool = None
