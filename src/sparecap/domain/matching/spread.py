@@ -21,13 +21,18 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 # What the helpers import once, when they start, so that a task starts solving at once.
 PRELOAD = ["sparecap.domain.matching.assignment"]
+# A market splits into a handful of large pieces (four on the 100k bench market), so more
+# helpers than this would sit idle, each holding a few hundred MiB once it has solved.
+MAX_HELPERS = 3
 
 _pool: ProcessPoolExecutor | None = None
 
 
 def helper_count() -> int:
-    """Cores beside the caller's: the caller keeps working too."""
-    return len(os.sched_getaffinity(0)) - 1
+    """Cores beside the caller's (the caller keeps working too), at most MAX_HELPERS."""
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    cores = len(usable) if usable is not None else (os.cpu_count() or 1)
+    return min(MAX_HELPERS, cores - 1)
 
 
 def warm_up() -> None:
