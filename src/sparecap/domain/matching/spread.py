@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +27,8 @@ PRELOAD = ["sparecap.domain.matching.assignment"]
 MAX_HELPERS = 3
 
 _pool: ProcessPoolExecutor | None = None
+# A server may solve two rounds at once (its schedule and an operator's command) in threads.
+_pool_lock = threading.Lock()
 
 
 def helper_count() -> int:
@@ -80,19 +83,21 @@ def run_spread(work: Callable[..., T], tasks: Sequence[tuple[int, tuple[Any, ...
 
 def _helpers() -> ProcessPoolExecutor | None:
     global _pool  # noqa: PLW0603 - one set of helpers per process, started on first need
-    if _pool is None and helper_count() > 0:
-        try:
-            context = multiprocessing.get_context("forkserver")
-        except ValueError:  # no forkserver on this platform
-            return None
-        context.set_forkserver_preload(PRELOAD)
-        _pool = ProcessPoolExecutor(helper_count(), mp_context=context)
-    return _pool
+    with _pool_lock:
+        if _pool is None and helper_count() > 0:
+            try:
+                context = multiprocessing.get_context("forkserver")
+            except ValueError:  # no forkserver on this platform
+                return None
+            context.set_forkserver_preload(PRELOAD)
+            _pool = ProcessPoolExecutor(helper_count(), mp_context=context)
+        return _pool
 
 
 def _drop_pool() -> None:
     """Forget broken helpers; the next spread starts new ones."""
     global _pool  # noqa: PLW0603 - see _helpers
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
-    _pool = None
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
