@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.queues
 import os
 
 import pytest
@@ -44,3 +46,22 @@ def test_the_caller_redoes_the_task_of_a_helper_that_died() -> None:
     assert spread.run_spread(die_in_a_helper, tasks) == [1, 2, 3, 4]
     # New helpers start for the next spread.
     assert [sq for _, sq in spread.run_spread(where_and_square, [(1, (2,)), (1, (3,))])] == [4, 9]
+
+
+def spread_in_child(results: multiprocessing.queues.Queue[list[tuple[int, int]]]) -> None:
+    results.put(spread.run_spread(where_and_square, [(2, (5,)), (1, (6,))]))
+
+
+def test_a_process_forked_after_the_helpers_started_starts_its_own() -> None:
+    # A pre-forking server forks its workers after the parent may have solved: the child
+    # inherits the helpers' handle but not the threads that serve it, and must not wait on it.
+    spread.run_spread(where_and_square, [(1, (1,)), (1, (2,))])
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    child = fork.Process(target=spread_in_child, args=(results,))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
+    assert [square for _, square in results.get(timeout=5)] == [25, 36]

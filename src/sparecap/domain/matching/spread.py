@@ -101,3 +101,14 @@ def _drop_pool() -> None:
         if _pool is not None:
             _pool.shutdown(wait=False, cancel_futures=True)
         _pool = None
+
+
+def _forget_in_child() -> None:
+    """A forked child (a pre-forking server's worker) inherits the helpers' handle and lock but
+    not the threads that serve them: it starts helpers of its own when it needs them."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
