@@ -46,7 +46,7 @@ def warm_up() -> None:
             for _ in range(helper_count()):
                 pool.submit(os.getpid)
         except (BrokenProcessPool, RuntimeError, OSError):
-            _drop_pool()
+            _drop_pool(pool)
 
 
 def run_spread(work: Callable[..., T], tasks: Sequence[tuple[int, tuple[Any, ...]]]) -> list[T]:
@@ -69,14 +69,14 @@ def run_spread(work: Callable[..., T], tasks: Sequence[tuple[int, tuple[Any, ...
             try:
                 futures[k] = pool.submit(work, *args)
             except (BrokenProcessPool, RuntimeError, OSError):
-                _drop_pool()
+                _drop_pool(pool)
                 pool = None
     results = {k: work(*args) for k, (_, args) in enumerate(tasks) if k not in futures}
     for k, future in futures.items():
         try:
             results[k] = future.result()
         except (BrokenProcessPool, CancelledError):  # a helper died: do its task here
-            _drop_pool()
+            _drop_pool(pool)
             results[k] = work(*tasks[k][1])
     return [results[k] for k in range(len(tasks))]
 
@@ -94,13 +94,14 @@ def _helpers() -> ProcessPoolExecutor | None:
         return _pool
 
 
-def _drop_pool() -> None:
-    """Forget broken helpers; the next spread starts new ones."""
+def _drop_pool(broken: ProcessPoolExecutor | None) -> None:
+    """Forget these broken helpers (unless another thread has replaced them already); the next
+    spread starts new ones."""
     global _pool  # noqa: PLW0603 - see _helpers
     with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+        if broken is not None and _pool is broken:
+            broken.shutdown(wait=False, cancel_futures=True)
+            _pool = None
 
 
 def _forget_in_child() -> None:
