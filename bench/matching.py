@@ -57,8 +57,8 @@ def peak_rss_mib() -> float:
 
 def helpers_peak_rss_mib() -> float:
     """Sum of the peak resident memory of this process's live descendants: the engine's helper
-    processes and their forkserver (see spread.py). A sum of peaks, so at least their peak
-    together."""
+    processes and their forkserver (see spread.py). Each one's own peak, summed: never less
+    than their peak together."""
     parent: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:

@@ -507,7 +507,8 @@ def _bound_first_pair(parameters: cp_model.SatParameters) -> None:
     bounds and assignments. Which search finds the optimal assignment in time is largely luck
     of the draw (see PROOF_PHASES), and two draws beat one: on OR-Library b10200, c10200 and
     c20200 at 15 s, seeds 1-20 side by side, 56 of 60 solves were proven against 47 of 60 with
-    one bound-first worker (median 7.1 s against 8.5 s), for the second core during the proof.
+    one bound-first worker (median 7.1 s against 8.5 s), at the cost of a second core during
+    the proof.
     Earlier pairs of different kinds (default or LNS beside the bound-first search) proved no
     more than one worker did; see docs/benchmarks.md."""
     parameters.num_workers = BOUND_FIRST_WORKERS
