@@ -101,3 +101,29 @@ def test_quote_negotiation_over_http(
     assert [x["status"] for x in listed] == ["countered", "accepted"]
     assert api.get("/v1/matches", people["rival"]).json() == []
     del rival
+
+
+def test_instants_beyond_what_a_round_can_compute_are_refused(
+    api: Api, platform: Platform, people: dict[str, Party]
+) -> None:
+    # Past datetime's range once in UTC, or so near its edge that a round's slack overflows:
+    # either was a 500, and the second, once stored, made every round a 500.
+    resource = make_resource(platform, people["provider"], charger_spec())
+    for bad in (
+        {"deadline": "9999-12-31T23:00:00-12:00"},
+        {"earliest_start": "0001-01-01T00:00:00+14:00"},
+        {"deadline": "9999-12-31T23:59:59+00:00"},
+        {"earliest_start": "0001-01-01T00:00:00+00:00"},
+    ):
+        r = api.post("/v1/demands", people["demander"], demand_body(**bad))
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input"), bad
+    assert api.get("/v1/demands", people["operator"]).json() == []
+    d = api.post("/v1/demands", people["demander"], demand_body()).json()
+    quote = {"resource_id": resource, "price_minor": 3900, "quantity": 1,
+             "start": (TEN + HOUR).isoformat(), "end": (TEN + 2 * HOUR).isoformat()}  # fmt: skip
+    q = api.post(f"/v1/demands/{d['id']}/quotes", people["provider"], quote).json()
+    far = {"price_minor": 1, "start": "0001-01-01T00:00:00+01:00"}
+    c = api.post(f"/v1/quotes/{q['id']}/counter", people["demander"], far)
+    assert (c.status_code, c.json()["error"]["code"]) == (422, "invalid_input")
+    assert api.get(f"/v1/quotes/{q['id']}", people["demander"]).json()["status"] == "offered"
+    assert api.post("/v1/rounds", people["operator"], {}).status_code == 201

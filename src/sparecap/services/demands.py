@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,24 @@ from sparecap.services.principals import Principal, Role
 from sparecap.services.search import MAX_RADIUS_KM
 
 MAX_QUANTITY = 10**9
+# The instants a demand or a quote may name. Beyond them a round's date arithmetic (a day of
+# slack around its span, buffers, durations) overflows Python's datetime, years 1 to 9999.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _in_range(at: datetime) -> datetime:
+    try:
+        utc = ensure_utc(at)
+    except OverflowError:  # an offset pushed it past year 1 or 9999
+        utc = None
+    if utc is None or not EARLIEST_INSTANT <= utc <= LATEST_INSTANT:
+        raise ValueError(f"must lie between {EARLIEST_INSTANT.year} and {LATEST_INSTANT.year}")
+    return utc
+
+
+# An aware instant, in UTC, within the range above.
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
 class DemandIn(BaseModel):
@@ -49,8 +67,8 @@ class DemandIn(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
     quantity_unit: QuantityUnit
-    earliest_start: AwareDatetime
-    deadline: AwareDatetime
+    earliest_start: Instant
+    deadline: Instant
     lat: float | None = None
     lon: float | None = None
     max_distance_km: float | None = Field(default=None, gt=0, le=MAX_RADIUS_KM)

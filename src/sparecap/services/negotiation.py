@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,14 @@ from sparecap.domain.money import MAX_MINOR
 from sparecap.services.bookings import BookingIn, create_booking
 from sparecap.services.candidates import rate_for
 from sparecap.services.context import ServiceContext
-from sparecap.services.demands import MAX_QUANTITY, add_matched, is_live, load_for_change, remaining
+from sparecap.services.demands import (
+    MAX_QUANTITY,
+    Instant,
+    add_matched,
+    is_live,
+    load_for_change,
+    remaining,
+)
 from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
@@ -46,8 +53,8 @@ class QuoteIn(BaseModel):
     unit_id: int | None = None
     price_minor: int = Field(ge=0, le=MAX_MINOR)
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     note: str = Field(default="", max_length=500)
 
     @model_validator(mode="after")
@@ -64,8 +71,8 @@ class CounterIn(BaseModel):
 
     price_minor: int = Field(ge=0, le=MAX_MINOR)
     quantity: int | None = Field(default=None, ge=1, le=MAX_QUANTITY)
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     note: str = Field(default="", max_length=500)
 
 
