@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from sparecap.db.bulk import update_rows
 from sparecap.db.demands import Demand
 from sparecap.db.models import Category
-from sparecap.domain.categories import AttributeValidationError, FieldType
+from sparecap.domain.categories import AttributeField, AttributeValidationError, FieldType
 from sparecap.domain.clock import ensure_utc
 from sparecap.domain.demands import (
     LIVE,
@@ -102,15 +103,9 @@ def _check_required(category: Category, required: dict[str, Any]) -> None:
     problems = [f"{name}: unknown attribute" for name in required if name not in schema.fields]
     for name, wanted in required.items():
         spec = schema.fields.get(name)
-        if spec is None:
-            continue
-        numeric = spec.type in (FieldType.INTEGER, FieldType.NUMBER)
-        if numeric and (isinstance(wanted, bool) or not isinstance(wanted, int | float)):
-            problems.append(f"{name}: expected a number")
-        elif spec.type is FieldType.STRING_LIST and not isinstance(wanted, list | str):
-            problems.append(f"{name}: expected a list of text values")
-        elif spec.type is FieldType.ENUM and wanted not in spec.values:
-            problems.append(f"{name}: {wanted!r} is not one of {list(spec.values)}")
+        problem = None if spec is None else _required_problem(name, spec, wanted)
+        if problem:
+            problems.append(problem)
     if problems:
         error = AttributeValidationError(problems)
         raise InvalidInputError(
@@ -118,6 +113,27 @@ def _check_required(category: Category, required: dict[str, Any]) -> None:
             code="invalid_attributes",
             problems=problems,
         )
+
+
+def _required_problem(name: str, spec: AttributeField, wanted: Any) -> str | None:
+    """What is wrong with one required value, if anything. The round compares values with
+    the resources' (list items in a set), so only the schema's own types may get there."""
+    match spec.type:
+        case FieldType.INTEGER | FieldType.NUMBER:
+            number = not isinstance(wanted, bool) and isinstance(wanted, int | float)
+            if not number or (isinstance(wanted, float) and not math.isfinite(wanted)):
+                return f"{name}: expected a number"
+        case FieldType.STRING_LIST:
+            items = wanted if isinstance(wanted, list) else [wanted]
+            if not all(isinstance(item, str) for item in items):
+                return f"{name}: expected a list of text values"
+        case FieldType.ENUM if wanted not in spec.values:
+            return f"{name}: {wanted!r} is not one of {list(spec.values)}"
+        case FieldType.STRING if not isinstance(wanted, str):
+            return f"{name}: expected text"
+        case FieldType.BOOLEAN if not isinstance(wanted, bool):
+            return f"{name}: expected true or false"
+    return None
 
 
 def post_demand(
