@@ -154,3 +154,25 @@ def test_required_attributes_of_the_wrong_shape_are_refused(
     ok = demand_body(category="worker_hours", attributes={"skills": "cad"})
     assert api.post("/v1/demands", people["demander"], ok).status_code == 201
     assert api.post("/v1/rounds", people["operator"], {}).status_code == 201
+
+
+def test_a_quote_an_operator_wrote_for_a_provider_is_the_demanders_to_accept(
+    api: Api, platform: Platform, people: dict[str, Party]
+) -> None:
+    # The provider is on the side that wrote it: its acceptance booked in the demander's name
+    # without the demander's word.
+    resource = make_resource(platform, people["provider"], charger_spec())
+    d = api.post("/v1/demands", people["demander"], demand_body()).json()
+    quote = {"resource_id": resource, "price_minor": 3900, "quantity": 1,
+             "start": (TEN + HOUR).isoformat(), "end": (TEN + 2 * HOUR).isoformat()}  # fmt: skip
+    q = api.post(f"/v1/demands/{d['id']}/quotes", people["operator"], quote).json()
+    own = api.post(f"/v1/quotes/{q['id']}/accept", people["provider"])
+    assert (own.status_code, own.json()["error"]["code"]) == (409, "forbidden_transition")
+    countered = api.post(f"/v1/quotes/{q['id']}/counter", people["provider"], {"price_minor": 1})
+    assert countered.status_code == 409
+    assert api.get("/v1/matches", people["operator"]).json() == []
+    withdrawn = api.post(f"/v1/quotes/{q['id']}/withdraw", people["provider"])
+    assert withdrawn.status_code == 200, withdrawn.text
+    q = api.post(f"/v1/demands/{d['id']}/quotes", people["operator"], quote).json()
+    ok = api.post(f"/v1/quotes/{q['id']}/accept", people["demander"])
+    assert ok.status_code == 200, ok.text

@@ -219,11 +219,13 @@ def _record(
 def _sides(principal: Principal, quote: Quote, demand: Demand) -> set[QuoteSide]:
     """The capacities in which the caller may act on this quote."""
     me = principal.participant_id
-    parties = {quote.provider_id, demand.demander_id}
+    # A quote the demander did not write is the provider's side (an operator may write it for
+    # the provider), so its provider may not accept it: only the other side agrees.
+    other = quote.provider_id if quote.author_id == demand.demander_id else demand.demander_id
     sides: set[QuoteSide] = set()
-    if me == quote.author_id:
+    if me == quote.author_id or (me != other and me in {quote.provider_id, demand.demander_id}):
         sides.add(QuoteSide.AUTHOR)
-    elif me in parties:
+    elif me == other:
         sides.add(QuoteSide.COUNTERPARTY)
     if principal.is_operator:
         sides.add(QuoteSide.OPERATOR)
