@@ -176,3 +176,24 @@ def test_a_quote_an_operator_wrote_for_a_provider_is_the_demanders_to_accept(
     q = api.post(f"/v1/demands/{d['id']}/quotes", people["operator"], quote).json()
     ok = api.post(f"/v1/quotes/{q['id']}/accept", people["demander"])
     assert ok.status_code == 200, ok.text
+
+
+def test_ids_past_the_id_columns_are_refused(api: Api, people: dict[str, Party]) -> None:
+    # Ids are 32-bit on PostgreSQL and 64-bit on SQLite; neither could bind a larger one, and
+    # every one of these was a 500.
+    who = people["operator"]
+    d = api.post("/v1/demands", people["demander"], demand_body()).json()
+    quote = {"price_minor": 3900, "quantity": 1,
+             "start": (TEN + HOUR).isoformat(), "end": (TEN + 2 * HOUR).isoformat()}  # fmt: skip
+    for big in (2**31, 2**64):
+        reads = ("demands/{}", "demands/{}/explanation", "demands/{}/quotes", "quotes/{}",
+                 "rounds/{}")  # fmt: skip
+        for path in reads:
+            assert api.get("/v1/" + path.format(big), who).status_code == 422, path
+        for query in ({"demand_id": big}, {"round_id": big}):
+            assert api.get("/v1/matches", who, **query).status_code == 422, query
+        for path in ("demands/{}/withdraw", "demands/{}/match", "quotes/{}/accept"):
+            assert api.post("/v1/" + path.format(big), who, {}).status_code == 422, path
+        body = {**quote, "resource_id": big}
+        r = api.post(f"/v1/demands/{d['id']}/quotes", people["provider"], body)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input")

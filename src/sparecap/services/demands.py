@@ -38,6 +38,9 @@ from sparecap.services.principals import Principal, Role
 from sparecap.services.search import MAX_RADIUS_KM
 
 MAX_QUANTITY = 10**9
+# Ids are 32-bit on PostgreSQL (and 64-bit on SQLite): a larger one cannot even be looked up.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(le=MAX_ID)]
 # The instants a demand or a quote may name. Beyond them a round's date arithmetic (a day of
 # slack around its span, buffers, durations) overflows Python's datetime, years 1 to 9999.
 EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)

@@ -32,6 +32,7 @@ from sparecap.services.candidates import rate_for
 from sparecap.services.context import ServiceContext
 from sparecap.services.demands import (
     MAX_QUANTITY,
+    Id,
     Instant,
     add_matched,
     is_live,
@@ -49,8 +50,8 @@ class QuoteIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    resource_id: int
-    unit_id: int | None = None
+    resource_id: Id
+    unit_id: Id | None = None
     price_minor: int = Field(ge=0, le=MAX_MINOR)
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
     start: Instant

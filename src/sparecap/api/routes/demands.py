@@ -18,6 +18,7 @@ from sparecap.domain.demands import DemandEvent, DemandStatus, QuoteEvent
 from sparecap.services import demands as svc
 from sparecap.services import matches as read
 from sparecap.services import negotiation
+from sparecap.services.demands import Id
 from sparecap.services.rounds import WeightsIn, instant_match
 
 router = APIRouter(prefix="/v1", tags=["demands"])
@@ -125,13 +126,13 @@ def list_demands(
 
 
 @router.get("/demands/{demand_id}", response_model=DemandOut)
-def get_demand(demand_id: int, platform: PlatformDep, principal: PrincipalDep) -> DemandOut:
+def get_demand(demand_id: Id, platform: PlatformDep, principal: PrincipalDep) -> DemandOut:
     with platform.db.read() as session:
         return _out(session, svc.get_demand(session, principal=principal, demand_id=demand_id))
 
 
 @router.get("/demands/{demand_id}/explanation", response_model=ExplanationOut)
-def explain(demand_id: int, platform: PlatformDep, principal: PrincipalDep) -> ExplanationOut:
+def explain(demand_id: Id, platform: PlatformDep, principal: PrincipalDep) -> ExplanationOut:
     """Matches with their cost breakdowns, and each round's reason for a miss (newest first)."""
     with platform.db.read() as session:
         why = read.explain_demand(session, principal=principal, demand_id=demand_id)
@@ -143,7 +144,7 @@ def explain(demand_id: int, platform: PlatformDep, principal: PrincipalDep) -> E
 
 
 @router.post("/demands/{demand_id}/match", response_model=RoundResultOut)
-def match_now(demand_id: int, body: MatchIn, mutation: MutationDep) -> JSONResponse:
+def match_now(demand_id: Id, body: MatchIn, mutation: MutationDep) -> JSONResponse:
     """Instant match: hold the best feasible offer now, or say why there is none."""
 
     def action(session: Session) -> RoundResultOut:
@@ -155,7 +156,7 @@ def match_now(demand_id: int, body: MatchIn, mutation: MutationDep) -> JSONRespo
 
 
 @router.post("/demands/{demand_id}/quotes", status_code=201, response_model=QuoteOut)
-def create_quote(demand_id: int, body: negotiation.QuoteIn, mutation: MutationDep) -> JSONResponse:
+def create_quote(demand_id: Id, body: negotiation.QuoteIn, mutation: MutationDep) -> JSONResponse:
     """A provider quotes with its own resource."""
 
     def action(session: Session) -> QuoteOut:
@@ -168,7 +169,7 @@ def create_quote(demand_id: int, body: negotiation.QuoteIn, mutation: MutationDe
 
 
 @router.get("/demands/{demand_id}/quotes", response_model=list[QuoteOut])
-def list_quotes(demand_id: int, platform: PlatformDep, principal: PrincipalDep) -> list[QuoteOut]:
+def list_quotes(demand_id: Id, platform: PlatformDep, principal: PrincipalDep) -> list[QuoteOut]:
     with platform.db.read() as session:
         svc.get_demand(session, principal=principal, demand_id=demand_id)
         rows = negotiation.list_quotes(session, principal=principal, demand_id=demand_id)
@@ -176,7 +177,7 @@ def list_quotes(demand_id: int, platform: PlatformDep, principal: PrincipalDep) 
 
 
 @router.post("/demands/{demand_id}/{event}", response_model=DemandOut)
-def change(demand_id: int, event: DemandEvent, mutation: MutationDep) -> JSONResponse:
+def change(demand_id: Id, event: DemandEvent, mutation: MutationDep) -> JSONResponse:
     """withdraw (live demands) or close (matched ones); its demander or an operator."""
 
     def action(session: Session) -> DemandOut:
@@ -189,14 +190,14 @@ def change(demand_id: int, event: DemandEvent, mutation: MutationDep) -> JSONRes
 
 
 @router.get("/quotes/{quote_id}", response_model=QuoteOut)
-def get_quote(quote_id: int, platform: PlatformDep, principal: PrincipalDep) -> QuoteOut:
+def get_quote(quote_id: Id, platform: PlatformDep, principal: PrincipalDep) -> QuoteOut:
     with platform.db.read() as session:
         quote = negotiation.get_quote(session, principal=principal, quote_id=quote_id)
         return QuoteOut.model_validate(quote)
 
 
 @router.post("/quotes/{quote_id}/accept", response_model=AcceptedOut)
-def accept(quote_id: int, mutation: MutationDep) -> JSONResponse:
+def accept(quote_id: Id, mutation: MutationDep) -> JSONResponse:
     """The other side accepts; the booking is made in the same transaction (409 if taken)."""
 
     def action(session: Session) -> AcceptedOut:
@@ -211,7 +212,7 @@ def accept(quote_id: int, mutation: MutationDep) -> JSONResponse:
 
 
 @router.post("/quotes/{quote_id}/counter", status_code=201, response_model=QuoteOut)
-def counter(quote_id: int, body: negotiation.CounterIn, mutation: MutationDep) -> JSONResponse:
+def counter(quote_id: Id, body: negotiation.CounterIn, mutation: MutationDep) -> JSONResponse:
     """The other side answers with new terms: a new quote, the old one countered."""
 
     def action(session: Session) -> QuoteOut:
@@ -224,7 +225,7 @@ def counter(quote_id: int, body: negotiation.CounterIn, mutation: MutationDep) -
 
 
 @router.post("/quotes/{quote_id}/{event}", response_model=QuoteOut)
-def respond(quote_id: int, event: QuoteEvent, mutation: MutationDep) -> JSONResponse:
+def respond(quote_id: Id, event: QuoteEvent, mutation: MutationDep) -> JSONResponse:
     """decline (the other side) or withdraw (the author)."""
 
     def action(session: Session) -> QuoteOut:

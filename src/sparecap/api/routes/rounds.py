@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sparecap.api.deps import MutationDep, PlatformDep, PrincipalDep
 from sparecap.db.demands import Match, MatchRound, Unmatched
 from sparecap.services import matches as read
+from sparecap.services.demands import Id
 from sparecap.services.rounds import RoundIn, run_round
 
 router = APIRouter(prefix="/v1", tags=["matching"])
@@ -105,7 +106,7 @@ def list_rounds(
 
 
 @router.get("/rounds/{round_id}", response_model=RoundResultOut)
-def get_round(round_id: int, platform: PlatformDep, principal: PrincipalDep) -> RoundResultOut:
+def get_round(round_id: Id, platform: PlatformDep, principal: PrincipalDep) -> RoundResultOut:
     with platform.db.read() as session:
         rnd, matches, unmatched = read.get_round(session, principal=principal, round_id=round_id)
         return RoundResultOut.of(rnd, matches, unmatched)
@@ -115,8 +116,8 @@ def get_round(round_id: int, platform: PlatformDep, principal: PrincipalDep) -> 
 def list_matches(
     platform: PlatformDep,
     principal: PrincipalDep,
-    demand_id: int | None = None,
-    round_id: int | None = None,
+    demand_id: Id | None = None,
+    round_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[MatchOut]:
