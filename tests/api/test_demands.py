@@ -197,3 +197,11 @@ def test_ids_past_the_id_columns_are_refused(api: Api, people: dict[str, Party])
         body = {**quote, "resource_id": big}
         r = api.post(f"/v1/demands/{d['id']}/quotes", people["provider"], body)
         assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input")
+
+
+def test_offsets_past_64_bits_are_refused(api: Api, people: dict[str, Party]) -> None:
+    # SQL's OFFSET is a signed 64-bit integer: a larger one was a 500.
+    for path in ("/v1/demands", "/v1/matches", "/v1/rounds"):
+        r = api.get(path, people["operator"], offset=2**63)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input"), path
+        assert api.get(path, people["operator"], offset=2**63 - 1).json() == [], path

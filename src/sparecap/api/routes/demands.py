@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from sparecap.api.deps import MutationDep, PlatformDep, PrincipalDep
+from sparecap.api.deps import MAX_OFFSET, MutationDep, PlatformDep, PrincipalDep
 from sparecap.api.routes.rounds import MatchOut, RoundResultOut, UnmatchedOut
 from sparecap.db.demands import Demand
 from sparecap.db.models import Category
@@ -116,7 +116,7 @@ def list_demands(
     status: DemandStatus | None = None,
     category: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[DemandOut]:
     """Yours; providers also see every live demand; operators and auditors see all."""
     with platform.db.read() as session:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from sparecap.api.deps import MutationDep, PlatformDep, PrincipalDep
+from sparecap.api.deps import MAX_OFFSET, MutationDep, PlatformDep, PrincipalDep
 from sparecap.db.demands import Match, MatchRound, Unmatched
 from sparecap.services import matches as read
 from sparecap.services.demands import Id
@@ -98,7 +98,7 @@ def list_rounds(
     platform: PlatformDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[RoundOut]:
     with platform.db.read() as session:
         rows = read.list_rounds(session, principal=principal, limit=limit, offset=offset)
@@ -119,7 +119,7 @@ def list_matches(
     demand_id: Id | None = None,
     round_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[MatchOut]:
     """Matches you are party to (your demands, your capacity); all for operators and auditors."""
     with platform.db.read() as session:
