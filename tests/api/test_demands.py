@@ -205,3 +205,19 @@ def test_offsets_past_64_bits_are_refused(api: Api, people: dict[str, Party]) ->
         r = api.get(path, people["operator"], offset=2**63)
         assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input"), path
         assert api.get(path, people["operator"], offset=2**63 - 1).json() == [], path
+
+
+def test_a_list_price_past_what_money_holds_is_above_the_ceiling(
+    api: Api, platform: Platform, people: dict[str, Party]
+) -> None:
+    # Ten hours at the largest list price is past MAX_MINOR: the hold's pricing raised a
+    # MoneyError. Ten thousand is past a signed 64-bit integer: the candidate filter's price
+    # array overflowed. Either made every round a 500.
+    make_resource(platform, people["provider"], charger_spec(price_minor=10**15))
+    for hours in (10, 10**4):
+        body = demand_body(quantity=hours, max_price_minor=10**15,
+                           deadline=(TEN + 12 * HOUR).isoformat())  # fmt: skip
+        assert api.post("/v1/demands", people["demander"], body).status_code == 201
+    r = api.post("/v1/rounds", people["operator"], {})
+    assert r.status_code == 201, r.text
+    assert [u["reason"] for u in r.json()["unmatched"]] == ["above_price_ceiling"] * 2

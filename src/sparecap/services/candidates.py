@@ -32,6 +32,7 @@ from sparecap.domain.matching.costs import (
     list_price,
 )
 from sparecap.domain.matching.windows import align_up, fits_rules
+from sparecap.domain.money import MAX_MINOR
 from sparecap.services.categories import schema_of
 from sparecap.services.context import ServiceContext
 from sparecap.services.demands import remaining
@@ -435,7 +436,8 @@ def _unit_price(need: _Need, listing: _Listing) -> int | None:
         duration = quantity_duration(need.unit, need.quantity, listing.slot_minutes)
         assert duration is not None
         total = list_price(listing.price_minor, listing.price_unit, duration)
-    return total if total <= need.ceiling * need.quantity else None
+    # Past MAX_MINOR no booking can carry the price (nor, far past it, an int64 array).
+    return total if total <= min(need.ceiling * need.quantity, MAX_MINOR) else None
 
 
 # A class's earliest window for a demand's stretch, with the delay cost of starting there.
