@@ -221,3 +221,25 @@ def test_a_list_price_past_what_money_holds_is_above_the_ceiling(
     r = api.post("/v1/rounds", people["operator"], {})
     assert r.status_code == 201, r.text
     assert [u["reason"] for u in r.json()["unmatched"]] == ["above_price_ceiling"] * 2
+
+
+def test_a_hold_its_tariff_cannot_price_fails_alone(
+    api: Api, platform: Platform, people: dict[str, Party]
+) -> None:
+    # The list price passes the ceiling, but the tariff prices ten hours past MAX_MINOR: the
+    # MoneyError was a 500 for a direct booking and for the whole round.
+    cheap = make_resource(platform, people["provider"], charger_spec())
+    make_resource(platform, people["rival"], charger_spec(name="rival"))
+    hourly = {"dimension": "time", "price_minor": 10**15}
+    dear = {"tariff": {"elements": [{"components": [hourly]}]}}
+    terms = api.write("PUT", f"/v1/resources/{cheap}/terms", people["provider"], dear)
+    assert terms.status_code == 200, terms.text
+    body = demand_body(quantity=10, deadline=(TEN + 12 * HOUR).isoformat())
+    booking = {"resource_id": cheap, "start": TEN.isoformat(), "end": (TEN + 10 * HOUR).isoformat()}
+    b = api.post("/v1/bookings", people["other"], booking)
+    assert (b.status_code, b.json()["error"]["code"]) == (422, "invalid_tariff")
+    d = api.post("/v1/demands", people["demander"], body).json()
+    r = api.post("/v1/rounds", people["operator"], {})
+    assert r.status_code == 201, r.text
+    assert [m["demand_id"] for m in r.json()["matches"]] == [d["id"]]
+    assert r.json()["matches"][0]["resource_id"] != cheap

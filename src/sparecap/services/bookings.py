@@ -370,7 +370,7 @@ class _BatchReads:
     rules: dict[int, BookingRules]
     pricing: dict[int, tuple[Any, ...]]
     checked: dict[tuple[int, datetime, datetime], Deal | ServiceError] = field(default_factory=dict)
-    deals: dict[tuple[Any, ...], Deal] = field(default_factory=dict)
+    deals: dict[tuple[Any, ...], Deal | ServiceError] = field(default_factory=dict)
 
     @classmethod
     def of(cls, session: Session, ctx: ServiceContext, holds: Sequence[HoldIn]) -> _BatchReads:
@@ -402,9 +402,12 @@ class _BatchReads:
             return exc
         priced = (self.pricing[resource.id], window.start, window.end)
         if priced not in self.deals:
-            self.deals[priced] = strike_deal(session, ctx=ctx, resource=resource, window=window,
-                                             quantity=1, usage=None,
-                                             terms=self.terms[resource.id])  # fmt: skip
+            try:
+                self.deals[priced] = strike_deal(session, ctx=ctx, resource=resource,
+                                                 window=window, quantity=1, usage=None,
+                                                 terms=self.terms[resource.id])  # fmt: skip
+            except ServiceError as exc:  # a tariff that cannot price it: this hold fails alone
+                self.deals[priced] = exc
         return self.deals[priced]
 
 

@@ -230,8 +230,8 @@ def price_booking(
     tariff_in = TariffIn.model_validate(terms["tariff"]) if terms.get("tariff") else None
     tariff = tariff_for(resource, tariff_in)
     used = (usage or UsageIn()).to_domain(seconds)
-    lines = price(tariff, window, zone_of(resource), used, quantity)
     try:
+        lines = price(tariff, window, zone_of(resource), used, quantity)
         return quote(lines, resource.currency, fees_of(terms["fees"]))
     except MoneyError as exc:
         raise InvalidInputError(str(exc), code="invalid_tariff") from exc
