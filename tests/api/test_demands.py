@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sparecap.bootstrap import Platform
+from sparecap.services.demands import MAX_DEMAND_HORIZON
 from tests.api.conftest import Api
+from tests.conftest import T0
 from tests.support.market import Party, charger_spec, make_resource
 
 TEN = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
@@ -243,3 +245,23 @@ def test_a_hold_its_tariff_cannot_price_fails_alone(
     assert r.status_code == 201, r.text
     assert [m["demand_id"] for m in r.json()["matches"]] == [d["id"]]
     assert r.json()["matches"][0]["resource_id"] != cheap
+
+
+def test_a_demand_window_reaches_a_year_ahead_at_most(
+    api: Api, platform: Platform, people: dict[str, Party]
+) -> None:
+    # A round expands every candidate resource's plan over its demands' windows: one demand
+    # open for three thousand years kept a round busy for minutes, for everyone.
+    make_resource(platform, people["provider"], charger_spec())
+    far = demand_body(deadline=(T0 + MAX_DEMAND_HORIZON + timedelta(seconds=1)).isoformat())
+    r = api.post("/v1/demands", people["demander"], far)
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_window")
+    assert api.get("/v1/demands", people["operator"]).json() == []
+    # A start long past costs nothing either: the round looks from now on, and still finds
+    # the first free hour.
+    body = demand_body(earliest_start="1970-01-01T00:00:00Z",
+                       deadline=(T0 + MAX_DEMAND_HORIZON).isoformat())  # fmt: skip
+    d = api.post("/v1/demands", people["demander"], body).json()
+    r = api.post("/v1/rounds", people["operator"], {})
+    assert [m["demand_id"] for m in r.json()["matches"]] == [d["id"]], r.text
+    assert r.json()["matches"][0]["start_at"] == "2026-03-02T00:00:00Z"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -38,6 +38,10 @@ from sparecap.services.principals import Principal, Role
 from sparecap.services.search import MAX_RADIUS_KM
 
 MAX_QUANTITY = 10**9
+# How far ahead a deadline may reach. A round expands each candidate resource's weekly plan
+# over its demands' windows, so this bounds a round's work (resources take bookings 90 days
+# ahead by default).
+MAX_DEMAND_HORIZON = timedelta(days=366)
 # Ids are 32-bit on PostgreSQL (and 64-bit on SQLite): a larger one cannot even be looked up.
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(le=MAX_ID)]
@@ -148,6 +152,10 @@ def post_demand(
     now = ctx.clock.now()
     if ensure_utc(spec.deadline) <= now:
         raise InvalidInputError("the deadline has already passed", code="invalid_window")
+    if ensure_utc(spec.deadline) > now + MAX_DEMAND_HORIZON:
+        raise InvalidInputError(
+            f"the deadline is more than {MAX_DEMAND_HORIZON.days} days away", code="invalid_window"
+        )
     demand = Demand(
         demander_id=principal.participant_id,
         category_id=category.id,
