@@ -265,3 +265,25 @@ def test_a_demand_window_reaches_a_year_ahead_at_most(
     r = api.post("/v1/rounds", people["operator"], {})
     assert [m["demand_id"] for m in r.json()["matches"]] == [d["id"]], r.text
     assert r.json()["matches"][0]["start_at"] == "2026-03-02T00:00:00Z"
+
+
+def test_strangers_learn_nothing_of_a_demand_that_is_no_longer_live(
+    api: Api, platform: Platform, people: dict[str, Party]
+) -> None:
+    # Liveness was checked before who may see it: a rival got 409 demand_not_live ("demand 1
+    # is matched") where a read of the same demand or quote answers 404.
+    resource = make_resource(platform, people["provider"], charger_spec())
+    make_resource(platform, people["rival"], charger_spec(name="rival"))
+    d = api.post("/v1/demands", people["demander"], demand_body()).json()
+    quote = {"resource_id": resource, "price_minor": 3900, "quantity": 1,
+             "start": (TEN + HOUR).isoformat(), "end": (TEN + 2 * HOUR).isoformat()}  # fmt: skip
+    q = api.post(f"/v1/demands/{d['id']}/quotes", people["provider"], quote).json()
+    api.post(f"/v1/demands/{d['id']}/withdraw", people["demander"])
+    for who in ("rival", "other"):
+        for event in ("accept", "decline", "withdraw"):
+            r = api.post(f"/v1/quotes/{q['id']}/{event}", people[who])
+            assert (r.status_code, r.json()["error"]["code"]) == (404, "unknown_quote"), who
+    r = api.post(f"/v1/demands/{d['id']}/quotes", people["rival"], quote)
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "unknown_demand")
+    r = api.post(f"/v1/quotes/{q['id']}/decline", people["demander"])
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "demand_not_live")

@@ -37,6 +37,7 @@ from sparecap.services.demands import (
     add_matched,
     is_live,
     load_for_change,
+    may_see,
     remaining,
 )
 from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -77,11 +78,9 @@ class CounterIn(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-def _live_demand(session: Session, ctx: ServiceContext, demand_id: int) -> Demand:
-    demand = load_for_change(session, demand_id)
+def _check_live(ctx: ServiceContext, demand: Demand) -> None:
     if not is_live(demand, ctx.clock.now()):
-        raise ConflictError(f"demand {demand_id} is {demand.status}", code="demand_not_live")
-    return demand
+        raise ConflictError(f"demand {demand.id} is {demand.status}", code="demand_not_live")
 
 
 def _check_terms(
@@ -114,7 +113,11 @@ def create_quote(
 ) -> Quote:
     """A provider quotes with one of its own resources (an operator may quote for anyone's)."""
     principal.require(Role.PROVIDER, Role.OPERATOR)
-    demand = _live_demand(session, ctx, demand_id)
+    demand = load_for_change(session, demand_id)
+    # Who may see it before whether it is live: a stranger learns nothing of either.
+    if not may_see(principal, demand):
+        raise NotFoundError(f"demand {demand_id} not found", code="unknown_demand")
+    _check_live(ctx, demand)
     resource = get_resource(session, resource_id=spec.resource_id)
     principal.require_owner_or_operator(resource.provider_id, "resource")
     if resource.category_id != demand.category_id:
@@ -235,11 +238,17 @@ def _sides(principal: Principal, quote: Quote, demand: Demand) -> set[QuoteSide]
     return sides
 
 
-def _load(session: Session, ctx: ServiceContext, quote_id: int) -> tuple[Quote, Demand]:
+def _load(
+    session: Session, ctx: ServiceContext, principal: Principal, quote_id: int
+) -> tuple[Quote, Demand]:
     quote = session.get(Quote, quote_id)
     if quote is None:
         raise NotFoundError(f"quote {quote_id} not found", code="unknown_quote")
-    demand = _live_demand(session, ctx, quote.demand_id)
+    demand = load_for_change(session, quote.demand_id)
+    # Who may see it before whether it is live: a stranger learns nothing of either.
+    if not _party(principal, quote, demand):
+        raise NotFoundError(f"quote {quote_id} not found", code="unknown_quote")
+    _check_live(ctx, demand)
     session.refresh(quote, with_for_update=True)
     return quote, demand
 
@@ -266,7 +275,7 @@ def respond_to_quote(
     """Decline or withdraw a quote (accept and counter have their own use cases)."""
     if event not in (QuoteEvent.DECLINE, QuoteEvent.WITHDRAW):
         raise InvalidInputError(f"{event} needs its own call", code="invalid_transition")
-    quote, demand = _load(session, ctx, quote_id)
+    quote, demand = _load(session, ctx, principal, quote_id)
     _move(quote, demand, principal, event)
     quote.updated_at = ctx.clock.now()
     _record(session, ctx, quote, demand, event.value)
@@ -278,7 +287,7 @@ def counter_quote(
     session: Session, *, ctx: ServiceContext, principal: Principal, quote_id: int, spec: CounterIn
 ) -> Quote:
     """The other side answers with new terms: the old quote is countered, a new one offered."""
-    quote, demand = _load(session, ctx, quote_id)
+    quote, demand = _load(session, ctx, principal, quote_id)
     _move(quote, demand, principal, QuoteEvent.COUNTER)
     now = ctx.clock.now()
     quote.updated_at = now
@@ -302,7 +311,7 @@ def accept_quote(
 ) -> tuple[Quote, Match]:
     """Accept: the booking is made in the demander's name and checked out at once (confirmed
     on instant-book resources, requested on the others), then the demand counts the match."""
-    quote, demand = _load(session, ctx, quote_id)
+    quote, demand = _load(session, ctx, principal, quote_id)
     _move(quote, demand, principal, QuoteEvent.ACCEPT)
     _check_terms(demand, quote.quantity, quote.start_at, quote.end_at, quote.currency)
     pieces = QuantityUnit(demand.quantity_unit) is QuantityUnit.PIECES
@@ -343,10 +352,15 @@ def get_quote(session: Session, *, principal: Principal, quote_id: int) -> Quote
     demand = session.get(Demand, quote.demand_id) if quote else None
     if quote is None or demand is None:
         raise NotFoundError(f"quote {quote_id} not found", code="unknown_quote")
-    parties = {quote.provider_id, demand.demander_id, quote.author_id}
-    if not (principal.reads_everything or principal.participant_id in parties):
+    if not _party(principal, quote, demand):
         raise NotFoundError(f"quote {quote_id} not found", code="unknown_quote")
     return quote
+
+
+def _party(principal: Principal, quote: Quote, demand: Demand) -> bool:
+    """May the caller see this quote: one of its sides, its author, or staff."""
+    parties = {quote.provider_id, demand.demander_id, quote.author_id}
+    return principal.reads_everything or principal.participant_id in parties
 
 
 def list_quotes(session: Session, *, principal: Principal, demand_id: int) -> list[Quote]:
