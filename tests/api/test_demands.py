@@ -287,3 +287,11 @@ def test_strangers_learn_nothing_of_a_demand_that_is_no_longer_live(
     assert (r.status_code, r.json()["error"]["code"]) == (404, "unknown_demand")
     r = api.post(f"/v1/quotes/{q['id']}/decline", people["demander"])
     assert (r.status_code, r.json()["error"]["code"]) == (409, "demand_not_live")
+
+
+def test_instant_match_takes_no_body(api: Api, people: dict[str, Party]) -> None:
+    # docs/api.md: the body is optional; without one the answer was 422 "body: Field required".
+    d = api.post("/v1/demands", people["demander"], demand_body()).json()
+    r = api.post(f"/v1/demands/{d['id']}/match", people["demander"])
+    assert r.status_code == 200, r.text
+    assert r.json()["round"]["weights"] == {"price": 1, "per_km": 100, "per_hour_late": 50}

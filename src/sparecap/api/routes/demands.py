@@ -144,12 +144,13 @@ def explain(demand_id: Id, platform: PlatformDep, principal: PrincipalDep) -> Ex
 
 
 @router.post("/demands/{demand_id}/match", response_model=RoundResultOut)
-def match_now(demand_id: Id, body: MatchIn, mutation: MutationDep) -> JSONResponse:
+def match_now(demand_id: Id, mutation: MutationDep, body: MatchIn | None = None) -> JSONResponse:
     """Instant match: hold the best feasible offer now, or say why there is none."""
+    weights = (body or MatchIn()).weights
 
     def action(session: Session) -> RoundResultOut:
         result = instant_match(session, ctx=mutation.platform.ctx, principal=mutation.principal,
-                               demand_id=demand_id, weights=body.weights)  # fmt: skip
+                               demand_id=demand_id, weights=weights)  # fmt: skip
         return RoundResultOut.of(result.round, result.matches, result.unmatched)
 
     return mutation.run(action)
