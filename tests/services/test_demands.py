@@ -106,6 +106,28 @@ def test_posting_validates_attributes_and_logs_without_the_place(
     assert '"event":"post"' in payload and "31.23" not in payload and "Demander" not in payload
 
 
+@pytest.mark.parametrize(
+    ("category", "attributes"),
+    [
+        # A list inside the list once reached the round's set() and failed every round.
+        ("machine_tool", {"materials": [["aluminium"]]}),
+        ("machine_tool", {"materials": [{"name": "aluminium"}]}),
+        ("machine_tool", {"materials": [7]}),
+        ("parking_bay", {"covered": "yes"}),
+        ("production_line", {"output_unit": 5}),
+    ],
+)
+def test_required_attributes_of_the_wrong_type_are_refused(
+    platform: Platform, market: dict, category: str, attributes: dict[str, Any]
+) -> None:
+    with platform.db.write() as s, pytest.raises(InvalidInputError) as bad:
+        post_demand(s, ctx=platform.ctx, principal=market["demander"].principal,
+                    spec=demand_spec(category=category, attributes=attributes))  # fmt: skip
+    assert bad.value.code == "invalid_attributes"
+    with platform.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Demand)) == 0
+
+
 def test_lifecycle_refuses_moves_the_table_does_not_allow(platform: Platform, market: dict) -> None:
     demand_id = post(platform, market["demander"])
     with platform.db.write() as s, pytest.raises(ConflictError) as closed:

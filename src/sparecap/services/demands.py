@@ -78,6 +78,12 @@ class DemandIn(BaseModel):
         return self
 
 
+def _texts(wanted: Any) -> bool:
+    """One text or a list of texts: anything else would fail the round's set comparison."""
+    items = [wanted] if isinstance(wanted, str) else wanted
+    return isinstance(items, list) and all(isinstance(item, str) for item in items)
+
+
 def _check_required(category: Category, required: dict[str, Any]) -> None:
     """Required attributes use the category's names and types (numbers are minimums)."""
     schema = schema_of(category)
@@ -89,8 +95,12 @@ def _check_required(category: Category, required: dict[str, Any]) -> None:
         numeric = spec.type in (FieldType.INTEGER, FieldType.NUMBER)
         if numeric and (isinstance(wanted, bool) or not isinstance(wanted, int | float)):
             problems.append(f"{name}: expected a number")
-        elif spec.type is FieldType.STRING_LIST and not isinstance(wanted, list | str):
+        elif spec.type is FieldType.STRING_LIST and not _texts(wanted):
             problems.append(f"{name}: expected a list of text values")
+        elif spec.type is FieldType.BOOLEAN and not isinstance(wanted, bool):
+            problems.append(f"{name}: expected true or false")
+        elif spec.type is FieldType.STRING and not isinstance(wanted, str):
+            problems.append(f"{name}: expected text")
         elif spec.type is FieldType.ENUM and wanted not in spec.values:
             problems.append(f"{name}: {wanted!r} is not one of {list(spec.values)}")
     if problems:
