@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +49,8 @@ def solve(
     ] = None,
 ) -> None:
     """Solve every problem in FILE (or the one at --index) and print objective, bound, status."""
-    if time_limit <= 0:
-        _fail("--time-limit must be positive")
+    if not (math.isfinite(time_limit) and time_limit > 0):  # nan and inf pass "<= 0"
+        _fail("--time-limit must be a positive number of seconds")
     text = _read(file)
     try:
         # Problems print as they finish: a gap file can hold six problems of several seconds.
