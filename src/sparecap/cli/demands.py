@@ -20,8 +20,14 @@ from sparecap.services.rounds import RoundIn, WeightsIn, run_round
 app = typer.Typer(help="Demand posts and matching rounds.", no_args_is_help=True)
 console = Console()
 
+# Ids are 64-bit in the database; a larger one is a usage error, not SQLite's OverflowError.
+MAX_ID = 2**63 - 1
+
 AsOpt = Annotated[
-    int, typer.Option("--as", help="Participant id to act as (its roles decide what it may do)")
+    int,
+    typer.Option(
+        "--as", min=1, max=MAX_ID, help="Participant id to act as (its roles decide what it may do)"
+    ),
 ]
 
 
@@ -50,7 +56,7 @@ def list_(
 
 @app.command()
 def explain(
-    demand_id: Annotated[int, typer.Argument(help="The demand to explain")],
+    demand_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The demand to explain")],
     as_: AsOpt,
     database: DatabaseOpt = None,
 ) -> None:
