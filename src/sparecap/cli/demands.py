@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from sparecap.cli.common import DatabaseOpt, open_platform, service_errors
 from sparecap.domain.demands import DemandStatus
@@ -44,7 +44,9 @@ def list_(
     """Demands the participant may see, one per line."""
     with open_platform(database) as platform, service_errors(), platform.db.read() as session:
         rows = list_demands(session, principal=_principal(session, as_), status=status, limit=500)
-        table = Table("id", "status", "quantity", "deadline", "ceiling", "last reason")
+        # Fold, not ellipsis: a narrow terminal or a pipe (80 columns) must not cut values.
+        headers = ("id", "status", "quantity", "deadline", "ceiling", "last reason")
+        table = Table(*(Column(h, overflow="fold") for h in headers))
         for d in rows:
             done = f"{d.matched_quantity}/{d.quantity} {d.quantity_unit}"
             ceiling = f"{d.max_price_minor} {d.currency}"
