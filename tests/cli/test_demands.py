@@ -53,6 +53,13 @@ def test_round_and_explain_from_the_command_line(platform: Platform, db_url: str
         app, ["demand", "round", "--as", str(operator.id), "--fairness-share", "2", "-d", db_url]
     )
     assert bad.exit_code == 2
+    # One line naming the option, not pydantic's dump with its web address.
+    assert "--fairness-share" in bad.output and "pydantic" not in bad.output
+    negative = runner.invoke(
+        app, ["demand", "round", "--as", str(operator.id), "--per-km", "-1", "-d", db_url]
+    )
+    assert negative.exit_code == 2 and "--per-km" in negative.output
+    assert "pydantic" not in negative.output
 
 
 def test_an_id_too_large_for_the_database_is_a_usage_error(db_url: str) -> None:

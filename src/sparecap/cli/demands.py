@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Column, Table
 
@@ -33,6 +34,11 @@ AsOpt = Annotated[
 
 def _principal(session: object, participant_id: int) -> Principal:
     return principal_of(get_participant(session, participant_id=participant_id))  # type: ignore[arg-type]
+
+
+def _problems(exc: ValidationError) -> str:
+    """Pydantic's refusal as the options it names: '--per-km: Input should be ...'."""
+    return "; ".join(f"--{str(e['loc'][-1]).replace('_', '-')}: {e['msg']}" for e in exc.errors())
 
 
 @app.command("list")
@@ -97,8 +103,8 @@ def round_(  # noqa: PLR0917 - Typer reads options from positional parameters
         try:
             weights = WeightsIn(per_km=per_km, per_hour_late=per_hour_late)
             spec = RoundIn(category=category, fairness_share=fairness_share, weights=weights)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+        except ValidationError as exc:
+            raise typer.BadParameter(_problems(exc)) from None
         with platform.db.write() as session:
             result = run_round(session, ctx=platform.ctx, principal=_principal(session, as_),
                                spec=spec)  # fmt: skip
