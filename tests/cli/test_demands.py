@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from sparecap.bootstrap import Platform
 from sparecap.cli.main import app
@@ -73,3 +73,42 @@ def test_an_id_too_large_for_the_database_is_a_usage_error(db_url: str) -> None:
         result = runner.invoke(app, [*args, "-d", db_url])
         assert result.exit_code == 2, result.output
         assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+
+
+def test_the_demand_commands_speak_chinese_in_a_chinese_locale(
+    platform: Platform, db_url: str
+) -> None:
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(
+        hour=2, minute=0, second=0, microsecond=0
+    )
+    operator = party(platform, "Operator", "operator")
+    provider = party(platform, "Provider", "provider")
+    demander = party(platform, "Demander", "demander")
+    make_resource(platform, provider, charger_spec())
+    with platform.db.write() as s:
+        spec = DemandIn(category="ev_charger", attributes={"kw": 50}, quantity=1,
+                        quantity_unit="hours", earliest_start=start,
+                        deadline=start + timedelta(hours=4), max_price_minor=1,
+                        currency="CNY")  # type: ignore[arg-type]  # fmt: skip
+        demand_id = post_demand(s, ctx=platform.ctx, principal=demander.principal, spec=spec).id
+    zh = {"SPARECAP_LANG": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN.UTF-8"}
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, [*args, "-d", db_url], env=zh)
+
+    ran = run("demand", "round", "--as", str(operator.id))
+    assert ran.exit_code == 0, ran.output
+    assert "第" in ran.output and "个需求中撮合 0 个" in ran.output
+    assert "未撮合：高于限价（above_price_ceiling）：1" in ran.output
+    why = run("demand", "explain", str(demand_id), "--as", str(demander.id))
+    assert f"需求 {demand_id}：待撮合（open），已撮合 0/1 小时" in why.output
+    assert "未撮合：高于限价（above_price_ceiling）" in why.output
+    listed = run("demand", "list", "--as", str(demander.id))
+    assert "截止时间" in listed.output and "待撮合" in listed.output
+    refused = run("demand", "round", "--as", str(demander.id))
+    assert refused.exit_code == 1 and "role_required: 没有所需的角色" in refused.output
+    english = runner.invoke(
+        app, ["demand", "explain", str(demand_id), "--as", str(demander.id), "-d", db_url],
+        env={**zh, "LANG": "en_US.UTF-8"},
+    )  # fmt: skip
+    assert f"demand {demand_id}: open, 0/1 hours" in english.output

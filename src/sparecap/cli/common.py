@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from sparecap.bootstrap import Platform, Settings, build_platform
+from sparecap.cli.text import refusal, say
 from sparecap.services.errors import ServiceError
 
 err = Console(stderr=True)
@@ -31,7 +32,7 @@ def open_platform(database: str | None) -> Iterator[Platform]:
     try:
         platform = build_platform(settings_for(database))
     except Exception as exc:  # a bad URL, an unreachable server, a bad key file
-        err.print(f"[red]cannot open the database:[/red] {exc}", soft_wrap=True)
+        err.print(f"[red]{say('cannot_open')}[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
     try:
         yield platform
@@ -45,7 +46,7 @@ def service_errors() -> Iterator[None]:
     try:
         yield
     except ServiceError as exc:
-        err.print(f"[red]{exc.code}:[/red] {exc.message}", soft_wrap=True)
+        err.print(f"[red]{exc.code}:[/red] {refusal(exc.code, exc.message)}", soft_wrap=True)
         for problem in exc.details.get("problems", [])[:50]:
             err.print(f"  - {problem}", soft_wrap=True)
         raise typer.Exit(1) from None

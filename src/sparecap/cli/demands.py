@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from sparecap.cli.common import DatabaseOpt, open_platform, service_errors
+from sparecap.cli.text import name, say, short_name
 from sparecap.domain.demands import DemandStatus
 from sparecap.services.demands import list_demands
 from sparecap.services.matches import explain_demand
@@ -51,13 +52,14 @@ def list_(
     with open_platform(database) as platform, service_errors(), platform.db.read() as session:
         rows = list_demands(session, principal=_principal(session, as_), status=status, limit=500)
         # Fold, not ellipsis: a narrow terminal or a pipe (80 columns) must not cut values.
-        headers = ("id", "status", "quantity", "deadline", "ceiling", "last reason")
+        headers = say("headers").split("|")
         table = Table(*(Column(h, overflow="fold") for h in headers))
         for d in rows:
-            done = f"{d.matched_quantity}/{d.quantity} {d.quantity_unit}"
+            done = f"{d.matched_quantity}/{d.quantity} {short_name(d.quantity_unit)}"
             ceiling = f"{d.max_price_minor} {d.currency}"
+            reason = short_name(d.last_reason) if d.last_reason else ""
             table.add_row(
-                str(d.id), d.status, done, d.deadline.isoformat(), ceiling, d.last_reason or ""
+                str(d.id), short_name(d.status), done, d.deadline.isoformat(), ceiling, reason
             )
         console.print(table)
 
@@ -72,17 +74,15 @@ def explain(
     with open_platform(database) as platform, service_errors(), platform.db.read() as session:
         why = explain_demand(session, principal=_principal(session, as_), demand_id=demand_id)
         d = why.demand
-        typer.echo(
-            f"demand {d.id}: {d.status}, {d.matched_quantity}/{d.quantity} {d.quantity_unit}"
-        )
+        typer.echo(say("demand", id=d.id, status=name(d.status), done=d.matched_quantity,
+                       quantity=d.quantity, unit=short_name(d.quantity_unit)))  # fmt: skip
         for m in why.matches:
             window = f"{m.start_at.isoformat()}..{m.end_at.isoformat()}"
-            typer.echo(
-                f"match {m.id}: booking {m.booking_id} on unit {m.unit_id}, {window}, "
-                f"cost {json.dumps(m.cost)}"
-            )
+            typer.echo(say("match", id=m.id, booking=m.booking_id, unit=m.unit_id,
+                           window=window, cost=json.dumps(m.cost)))  # fmt: skip
         for u in why.unmatched:
-            typer.echo(f"round {u.round_id}: unmatched: {u.reason} {json.dumps(u.detail)}")
+            typer.echo(say("miss", round=u.round_id, reason=name(u.reason),
+                           detail=json.dumps(u.detail)))  # fmt: skip
 
 
 @app.command("round")
@@ -109,10 +109,10 @@ def round_(  # noqa: PLR0917 - Typer reads options from positional parameters
             result = run_round(session, ctx=platform.ctx, principal=_principal(session, as_),
                                spec=spec)  # fmt: skip
             rnd = result.round
-            typer.echo(f"round {rnd.id}: {rnd.matched}/{rnd.demands} demands matched, "
-                       f"objective {rnd.objective}, lost races {rnd.lost_races}")  # fmt: skip
+            typer.echo(say("round", id=rnd.id, matched=rnd.matched, demands=rnd.demands,
+                           objective=rnd.objective, lost=rnd.lost_races))  # fmt: skip
             reasons: dict[str, int] = {}
             for u in result.unmatched:
                 reasons[u.reason] = reasons.get(u.reason, 0) + 1
             for reason, count in sorted(reasons.items()):
-                typer.echo(f"unmatched: {reason}: {count}")
+                typer.echo(say("miss_count", reason=name(reason), count=count))
