@@ -30,6 +30,7 @@ from sparecap.services.negotiation import (
     create_quote,
     respond_to_quote,
 )
+from sparecap.services.resources import MAX_BOOKING_WINDOW_DAYS
 from sparecap.services.rounds import RoundIn, WeightsIn, instant_match, run_round
 from tests.support.market import Party, charger_spec, make_resource, party
 
@@ -126,6 +127,20 @@ def test_required_attributes_of_the_wrong_type_are_refused(
     assert bad.value.code == "invalid_attributes"
     with platform.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Demand)) == 0
+
+
+def test_a_deadline_beyond_the_longest_booking_window_is_refused(
+    platform: Platform, market: dict
+) -> None:
+    # A deadline in year 9999 made every round of the category expand each resource's weekly
+    # plan day by day until then: over a minute per round for the demo's two chargers.
+    now = platform.ctx.clock.now()
+    far = now + timedelta(days=MAX_BOOKING_WINDOW_DAYS + 1)
+    with platform.db.write() as s, pytest.raises(InvalidInputError) as bad:
+        post_demand(s, ctx=platform.ctx, principal=market["demander"].principal,
+                    spec=demand_spec(deadline=far))  # fmt: skip
+    assert bad.value.code == "invalid_window"
+    post(platform, market["demander"], deadline=now + timedelta(days=MAX_BOOKING_WINDOW_DAYS))
 
 
 def test_lifecycle_refuses_moves_the_table_does_not_allow(platform: Platform, market: dict) -> None:

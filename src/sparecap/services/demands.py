@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -34,6 +34,7 @@ from sparecap.services.context import ServiceContext
 from sparecap.services.errors import ConflictError, InvalidInputError, NotFoundError
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
+from sparecap.services.resources import MAX_BOOKING_WINDOW_DAYS
 from sparecap.services.search import MAX_RADIUS_KM
 
 MAX_QUANTITY = 10**9
@@ -121,6 +122,12 @@ def post_demand(
     now = ctx.clock.now()
     if ensure_utc(spec.deadline) <= now:
         raise InvalidInputError("the deadline has already passed", code="invalid_window")
+    if ensure_utc(spec.deadline) > now + timedelta(days=MAX_BOOKING_WINDOW_DAYS):
+        # No resource can be booked that far ahead, and a round expands every plan to it.
+        raise InvalidInputError(
+            f"the deadline may be at most {MAX_BOOKING_WINDOW_DAYS} days ahead",
+            code="invalid_window",
+        )
     demand = Demand(
         demander_id=principal.participant_id,
         category_id=category.id,
