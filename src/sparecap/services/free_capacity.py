@@ -149,7 +149,10 @@ def load_free_capacity(
         units: list[UnitFree] = []
         opened: list[Interval] = []
         if bookable is not None:
-            opened = merge(expand_plan(resource, exceptions.get(resource.id, []), span))
+            # From where a booking may start: a demand wanting capacity since year 1000 must
+            # not make the round expand the plan from then (open time past is never offered).
+            reach = Interval(bookable.start, span.end)
+            opened = merge(expand_plan(resource, exceptions.get(resource.id, []), reach))
         for unit in resource.units:
             rows = bookings.get(unit.id, [])
             if unit.exclusive:
