@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -79,6 +80,11 @@ class DemandIn(BaseModel):
         return self
 
 
+def _finite(wanted: Any) -> bool:
+    """JSON bodies may carry NaN and Infinity: PostgreSQL's JSON refuses them, SQLite keeps them."""
+    return isinstance(wanted, int) or (isinstance(wanted, float) and math.isfinite(wanted))
+
+
 def _texts(wanted: Any) -> bool:
     """One text or a list of texts: anything else would fail the round's set comparison."""
     items = [wanted] if isinstance(wanted, str) else wanted
@@ -94,7 +100,7 @@ def _check_required(category: Category, required: dict[str, Any]) -> None:
         if spec is None:
             continue
         numeric = spec.type in (FieldType.INTEGER, FieldType.NUMBER)
-        if numeric and (isinstance(wanted, bool) or not isinstance(wanted, int | float)):
+        if numeric and (isinstance(wanted, bool) or not _finite(wanted)):
             problems.append(f"{name}: expected a number")
         elif spec.type is FieldType.STRING_LIST and not _texts(wanted):
             problems.append(f"{name}: expected a list of text values")
