@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
@@ -112,3 +113,18 @@ def test_the_demand_commands_speak_chinese_in_a_chinese_locale(
         env={**zh, "LANG": "en_US.UTF-8"},
     )  # fmt: skip
     assert f"demand {demand_id}: open, 0/1 hours" in english.output
+
+
+def test_a_mistyped_sqlite_path_is_refused_not_created(tmp_path: Path) -> None:
+    # A typo in --database made a new, empty database (folders too) and then said the
+    # participant did not exist.
+    path = tmp_path / "typo" / "demo.sqlite3"
+    for args in (
+        ["demand", "list", "--as", "1"],
+        ["demand", "explain", "1", "--as", "1"],
+        ["demand", "round", "--as", "1"],
+    ):
+        result = runner.invoke(app, [*args, "-d", f"sqlite:///{path}"])
+        assert result.exit_code == 2, result.output
+        assert "no database at" in result.output and str(path) in result.output
+    assert not path.parent.exists()

@@ -49,7 +49,11 @@ def list_(
     database: DatabaseOpt = None,
 ) -> None:
     """Demands the participant may see, one per line."""
-    with open_platform(database) as platform, service_errors(), platform.db.read() as session:
+    with (
+        open_platform(database, create=False) as platform,
+        service_errors(),
+        platform.db.read() as session,
+    ):
         rows = list_demands(session, principal=_principal(session, as_), status=status, limit=500)
         # Fold, not ellipsis: a narrow terminal or a pipe (80 columns) must not cut values.
         headers = say("headers").split("|")
@@ -71,7 +75,11 @@ def explain(
     database: DatabaseOpt = None,
 ) -> None:
     """A demand's matches with their cost breakdown, and why rounds missed it."""
-    with open_platform(database) as platform, service_errors(), platform.db.read() as session:
+    with (
+        open_platform(database, create=False) as platform,
+        service_errors(),
+        platform.db.read() as session,
+    ):
         why = explain_demand(session, principal=_principal(session, as_), demand_id=demand_id)
         d = why.demand
         typer.echo(say("demand", id=d.id, status=name(d.status), done=d.matched_quantity,
@@ -99,7 +107,7 @@ def round_(  # noqa: PLR0917 - Typer reads options from positional parameters
     database: DatabaseOpt = None,
 ) -> None:
     """Run a batch round now (operators): hold the matches, record why the rest missed."""
-    with open_platform(database) as platform, service_errors():
+    with open_platform(database, create=False) as platform, service_errors():
         try:
             weights = WeightsIn(per_km=per_km, per_hour_late=per_hour_late)
             spec = RoundIn(category=category, fairness_share=fairness_share, weights=weights)

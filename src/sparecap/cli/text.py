@@ -15,6 +15,7 @@ LOCALE_VARIABLES = ("SPARECAP_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "cannot_open": "cannot open the database:",
+        "no_database": "no database at {path} (sparecap db upgrade creates one)",
         "demand": "demand {id}: {status}, {done}/{quantity} {unit}",
         "match": "match {id}: booking {booking} on unit {unit}, {window}, cost {cost}",
         "miss": "round {round}: unmatched: {reason} {detail}",
@@ -32,6 +33,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "zh-CN": {
         "cannot_open": "无法打开数据库：",
+        "no_database": "数据库不存在：{path}（可用 sparecap db upgrade 创建）",
         "demand": "需求 {id}：{status}，已撮合 {done}/{quantity} {unit}",
         "match": "撮合 {id}：预订 {booking}，单元 {unit}，{window}，成本 {cost}",
         "miss": "第 {round} 轮：未撮合：{reason} {detail}",
