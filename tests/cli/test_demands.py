@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner, Result
 
 from sparecap.bootstrap import Platform
+from sparecap.cli.common import _missing_sqlite_file
 from sparecap.cli.main import app
 from sparecap.services.demands import DemandIn, post_demand
 from tests.support.market import charger_spec, make_resource, party
@@ -128,3 +129,10 @@ def test_a_mistyped_sqlite_path_is_refused_not_created(tmp_path: Path) -> None:
         assert result.exit_code == 2, result.output
         assert "no database at" in result.output and str(path) in result.output
     assert not path.parent.exists()
+
+
+def test_only_a_plain_sqlite_path_is_checked_for_existence(tmp_path: Path) -> None:
+    assert _missing_sqlite_file(f"sqlite:///{tmp_path}/none.db") == tmp_path / "none.db"
+    assert _missing_sqlite_file(f"sqlite:///file:{tmp_path}/none.db?uri=true") is None
+    assert _missing_sqlite_file("sqlite://") is None
+    assert _missing_sqlite_file("postgresql+psycopg://u@h/db") is None

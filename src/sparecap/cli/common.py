@@ -38,6 +38,8 @@ def _missing_sqlite_file(url: str) -> Path | None:
     name = parsed.database
     if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
         return None
+    if parsed.query.get("uri"):
+        return None  # a file: URI names its file its own way; SQLite reports it
     return None if Path(name).exists() else Path(name)
 
 
