@@ -116,7 +116,19 @@ def test_an_index_out_of_range_is_one_clear_line(tmp_path: Path) -> None:
     _one_line_error(["solve", str(square), "--index", "2"], "out of range")
 
 
-def test_a_non_positive_time_limit_is_one_clear_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("limit", ["0", "-1", "inf", "nan"])
+def test_a_time_limit_that_is_not_a_positive_number_is_one_clear_line(
+    tmp_path: Path, limit: str
+) -> None:
+    # inf reached OR-Tools' int() as a traceback; nan slipped past "<= 0" and ran.
     file = tmp_path / "gap_one.txt"
     file.write_text("1\n1 1\n1\n1\n1\n")
-    _one_line_error(["solve", str(file), "--time-limit", "0"], "--time-limit")
+    _one_line_error(["solve", str(file), "--time-limit", limit], "--time-limit")
+
+
+def test_errors_speak_chinese_in_a_chinese_locale(tmp_path: Path) -> None:
+    zh = {"SPARECAP_LANG": "zh-CN"}
+    missing = runner.invoke(app, ["solve", str(tmp_path / "assign9.txt")], env=zh)
+    assert missing.exit_code == 2 and missing.stderr.startswith("错误：文件不存在：")
+    limit = runner.invoke(app, ["solve", str(tmp_path), "--time-limit", "0"], env=zh)
+    assert limit.exit_code == 2 and "必须是正的秒数" in limit.stderr

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sparecap.bootstrap import Platform
 from sparecap.bootstrap.scheduler import match_round_once
 from sparecap.db.demands import Demand, Match, MatchRound, Quote
-from sparecap.db.models import Booking, LedgerEntry, Unit
+from sparecap.db.models import Booking, LedgerEntry, Resource, Unit
+from sparecap.domain.availability import Interval
 from sparecap.domain.demands import DemandEvent, QuoteEvent
 from sparecap.domain.matching.costs import CostWeights
 from sparecap.services import rounds
@@ -20,6 +21,7 @@ from sparecap.services.bookings import BookingIn, create_booking
 from sparecap.services.candidates import find_candidates
 from sparecap.services.demands import DemandIn, change_demand, expire_demands, post_demand
 from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError
+from sparecap.services.free_capacity import load_free_capacity
 from sparecap.services.ledger_audit import audit_ledger
 from sparecap.services.matches import explain_demand, get_round
 from sparecap.services.negotiation import (
@@ -30,6 +32,7 @@ from sparecap.services.negotiation import (
     create_quote,
     respond_to_quote,
 )
+from sparecap.services.resources import WITH_PLAN
 from sparecap.services.rounds import RoundIn, WeightsIn, instant_match, run_round
 from tests.support.market import Party, charger_spec, make_resource, party
 
@@ -106,6 +109,31 @@ def test_posting_validates_attributes_and_logs_without_the_place(
     assert '"event":"post"' in payload and "31.23" not in payload and "Demander" not in payload
 
 
+@pytest.mark.parametrize(
+    ("category", "attributes"),
+    [
+        # A list inside the list once reached the round's set() and failed every round.
+        ("machine_tool", {"materials": [["aluminium"]]}),
+        ("machine_tool", {"materials": [{"name": "aluminium"}]}),
+        ("machine_tool", {"materials": [7]}),
+        ("parking_bay", {"covered": "yes"}),
+        ("production_line", {"output_unit": 5}),
+        # JSON bodies may say NaN and Infinity: stored, they never match (or match anything).
+        ("ev_charger", {"kw": float("nan")}),
+        ("ev_charger", {"kw": float("inf")}),
+    ],
+)
+def test_required_attributes_of_the_wrong_type_are_refused(
+    platform: Platform, market: dict, category: str, attributes: dict[str, Any]
+) -> None:
+    with platform.db.write() as s, pytest.raises(InvalidInputError) as bad:
+        post_demand(s, ctx=platform.ctx, principal=market["demander"].principal,
+                    spec=demand_spec(category=category, attributes=attributes))  # fmt: skip
+    assert bad.value.code == "invalid_attributes"
+    with platform.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Demand)) == 0
+
+
 def test_lifecycle_refuses_moves_the_table_does_not_allow(platform: Platform, market: dict) -> None:
     demand_id = post(platform, market["demander"])
     with platform.db.write() as s, pytest.raises(ConflictError) as closed:
@@ -166,6 +194,18 @@ def test_anywhere_demands_see_every_hub_measured_when_they_have_a_place(
     assert {o.distance_km for o in found[unplaced].offers} == {None}
     assert {o.cost.distance for o in found[unplaced].offers} == {0}
     assert found[local].counts["in_radius"] == 2  # a mixed batch keeps its radius filter
+
+
+def test_free_capacity_starts_where_a_booking_may_start(platform: Platform, market: dict) -> None:
+    # A demand wanting capacity since year 1000 made rounds expand every plan from then on;
+    # open time before now (and the notice) can never be offered, so none is read.
+    now = platform.ctx.clock.now()
+    span = Interval(now - timedelta(days=30), now + timedelta(days=2))
+    with platform.db.read() as s:
+        resources = list(s.scalars(select(Resource).options(*WITH_PLAN)))
+        free = load_free_capacity(s, resources=resources, span=span, now=now)
+    windows = [iv for rf in free.values() for unit in rf.units for iv in unit.free]
+    assert windows and min(iv.start for iv in windows) >= now
 
 
 def test_candidates_skip_capacity_already_booked(platform: Platform, market: dict) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from sparecap.bootstrap import Platform, Settings, build_platform
+from sparecap.cli.text import refusal, say
 from sparecap.services.errors import ServiceError
 
 err = Console(stderr=True)
@@ -25,14 +29,37 @@ def settings_for(database: str | None) -> Settings:
     return Settings(database_url=database) if database else Settings()
 
 
-@contextmanager
-def open_platform(database: str | None) -> Iterator[Platform]:
-    """The migrated database and services' context; exit 2 with a message if it cannot open."""
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL that does not exist yet, else None."""
     try:
-        platform = build_platform(settings_for(database))
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # build_platform says what is wrong with it
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return None
+    if parsed.query.get("uri"):
+        return None  # a file: URI names its file its own way; SQLite reports it
+    return None if Path(name).exists() else Path(name)
+
+
+@contextmanager
+def open_platform(database: str | None, *, create: bool = True) -> Iterator[Platform]:
+    """The migrated database and services' context; exit 2 with a message if it cannot open.
+
+    Commands that only make sense on an existing market pass create=False, so a mistyped
+    SQLite path is refused instead of becoming a new, empty database.
+    """
+    try:
+        settings = settings_for(database)
+        missing = None if create else _missing_sqlite_file(settings.database_url)
+        platform = None if missing else build_platform(settings)
     except Exception as exc:  # a bad URL, an unreachable server, a bad key file
-        err.print(f"[red]cannot open the database:[/red] {exc}", soft_wrap=True)
+        err.print(f"[red]{say('cannot_open')}[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if platform is None:
+        err.print(f"[red]{say('no_database', path=missing)}[/red]", soft_wrap=True)
+        raise typer.Exit(2)
     try:
         yield platform
     finally:
@@ -45,7 +72,7 @@ def service_errors() -> Iterator[None]:
     try:
         yield
     except ServiceError as exc:
-        err.print(f"[red]{exc.code}:[/red] {exc.message}", soft_wrap=True)
+        err.print(f"[red]{exc.code}:[/red] {refusal(exc.code, exc.message)}", soft_wrap=True)
         for problem in exc.details.get("problems", [])[:50]:
             err.print(f"  - {problem}", soft_wrap=True)
         raise typer.Exit(1) from None

@@ -6,10 +6,12 @@ import json
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from sparecap.cli.common import DatabaseOpt, open_platform, service_errors
+from sparecap.cli.text import name, say, short_name
 from sparecap.domain.demands import DemandStatus
 from sparecap.services.demands import list_demands
 from sparecap.services.matches import explain_demand
@@ -20,13 +22,24 @@ from sparecap.services.rounds import RoundIn, WeightsIn, run_round
 app = typer.Typer(help="Demand posts and matching rounds.", no_args_is_help=True)
 console = Console()
 
+# Ids are 64-bit in the database; a larger one is a usage error, not SQLite's OverflowError.
+MAX_ID = 2**63 - 1
+
 AsOpt = Annotated[
-    int, typer.Option("--as", help="Participant id to act as (its roles decide what it may do)")
+    int,
+    typer.Option(
+        "--as", min=1, max=MAX_ID, help="Participant id to act as (its roles decide what it may do)"
+    ),
 ]
 
 
 def _principal(session: object, participant_id: int) -> Principal:
     return principal_of(get_participant(session, participant_id=participant_id))  # type: ignore[arg-type]
+
+
+def _problems(exc: ValidationError) -> str:
+    """Pydantic's refusal as the options it names: '--per-km: Input should be ...'."""
+    return "; ".join(f"--{str(e['loc'][-1]).replace('_', '-')}: {e['msg']}" for e in exc.errors())
 
 
 @app.command("list")
@@ -36,39 +49,48 @@ def list_(
     database: DatabaseOpt = None,
 ) -> None:
     """Demands the participant may see, one per line."""
-    with open_platform(database) as platform, service_errors(), platform.db.read() as session:
+    with (
+        open_platform(database, create=False) as platform,
+        service_errors(),
+        platform.db.read() as session,
+    ):
         rows = list_demands(session, principal=_principal(session, as_), status=status, limit=500)
-        table = Table("id", "status", "quantity", "deadline", "ceiling", "last reason")
+        # Fold, not ellipsis: a narrow terminal or a pipe (80 columns) must not cut values.
+        headers = say("headers").split("|")
+        table = Table(*(Column(h, overflow="fold") for h in headers))
         for d in rows:
-            done = f"{d.matched_quantity}/{d.quantity} {d.quantity_unit}"
+            done = f"{d.matched_quantity}/{d.quantity} {short_name(d.quantity_unit)}"
             ceiling = f"{d.max_price_minor} {d.currency}"
+            reason = short_name(d.last_reason) if d.last_reason else ""
             table.add_row(
-                str(d.id), d.status, done, d.deadline.isoformat(), ceiling, d.last_reason or ""
+                str(d.id), short_name(d.status), done, d.deadline.isoformat(), ceiling, reason
             )
         console.print(table)
 
 
 @app.command()
 def explain(
-    demand_id: Annotated[int, typer.Argument(help="The demand to explain")],
+    demand_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The demand to explain")],
     as_: AsOpt,
     database: DatabaseOpt = None,
 ) -> None:
     """A demand's matches with their cost breakdown, and why rounds missed it."""
-    with open_platform(database) as platform, service_errors(), platform.db.read() as session:
+    with (
+        open_platform(database, create=False) as platform,
+        service_errors(),
+        platform.db.read() as session,
+    ):
         why = explain_demand(session, principal=_principal(session, as_), demand_id=demand_id)
         d = why.demand
-        typer.echo(
-            f"demand {d.id}: {d.status}, {d.matched_quantity}/{d.quantity} {d.quantity_unit}"
-        )
+        typer.echo(say("demand", id=d.id, status=name(d.status), done=d.matched_quantity,
+                       quantity=d.quantity, unit=short_name(d.quantity_unit)))  # fmt: skip
         for m in why.matches:
             window = f"{m.start_at.isoformat()}..{m.end_at.isoformat()}"
-            typer.echo(
-                f"match {m.id}: booking {m.booking_id} on unit {m.unit_id}, {window}, "
-                f"cost {json.dumps(m.cost)}"
-            )
+            typer.echo(say("match", id=m.id, booking=m.booking_id, unit=m.unit_id,
+                           window=window, cost=json.dumps(m.cost)))  # fmt: skip
         for u in why.unmatched:
-            typer.echo(f"round {u.round_id}: unmatched: {u.reason} {json.dumps(u.detail)}")
+            typer.echo(say("miss", round=u.round_id, reason=name(u.reason),
+                           detail=json.dumps(u.detail)))  # fmt: skip
 
 
 @app.command("round")
@@ -85,20 +107,20 @@ def round_(  # noqa: PLR0917 - Typer reads options from positional parameters
     database: DatabaseOpt = None,
 ) -> None:
     """Run a batch round now (operators): hold the matches, record why the rest missed."""
-    with open_platform(database) as platform, service_errors():
+    with open_platform(database, create=False) as platform, service_errors():
         try:
             weights = WeightsIn(per_km=per_km, per_hour_late=per_hour_late)
             spec = RoundIn(category=category, fairness_share=fairness_share, weights=weights)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+        except ValidationError as exc:
+            raise typer.BadParameter(_problems(exc)) from None
         with platform.db.write() as session:
             result = run_round(session, ctx=platform.ctx, principal=_principal(session, as_),
                                spec=spec)  # fmt: skip
             rnd = result.round
-            typer.echo(f"round {rnd.id}: {rnd.matched}/{rnd.demands} demands matched, "
-                       f"objective {rnd.objective}, lost races {rnd.lost_races}")  # fmt: skip
+            typer.echo(say("round", id=rnd.id, matched=rnd.matched, demands=rnd.demands,
+                           objective=rnd.objective, lost=rnd.lost_races))  # fmt: skip
             reasons: dict[str, int] = {}
             for u in result.unmatched:
                 reasons[u.reason] = reasons.get(u.reason, 0) + 1
             for reason, count in sorted(reasons.items()):
-                typer.echo(f"unmatched: {reason}: {count}")
+                typer.echo(say("miss_count", reason=name(reason), count=count))

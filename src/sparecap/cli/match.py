@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from sparecap.cli.text import say
 from sparecap.domain.matching.assignment import solve_square_assignment
 from sparecap.domain.matching.core import IntArray, MatchingInputError, Sense, SolveStatus
 from sparecap.domain.matching.gap import GapInstance, solve_gap
@@ -48,8 +50,8 @@ def solve(
     ] = None,
 ) -> None:
     """Solve every problem in FILE (or the one at --index) and print objective, bound, status."""
-    if time_limit <= 0:
-        _fail("--time-limit must be positive")
+    if not (math.isfinite(time_limit) and time_limit > 0):  # nan and inf pass "<= 0"
+        _fail(say("time_limit"))
     text = _read(file)
     try:
         # Problems print as they finish: a gap file can hold six problems of several seconds.
@@ -60,16 +62,16 @@ def solve(
             typer.echo(f"status: {outcome.status.value}")
             typer.echo(f"time: {outcome.seconds:.3f}s")
     except (OrlibFormatError, MatchingInputError) as exc:
-        _fail(f"cannot solve {file}: {exc}")
+        _fail(say("cannot_solve", file=file, reason=exc))
 
 
 def _read(file: Path) -> str:
     try:
         return file.read_text(encoding="ascii", errors="replace")
     except FileNotFoundError:
-        _fail(f"no such file: {file}")
+        _fail(say("no_file", file=file))
     except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror or exc}")
+        _fail(say("cannot_read", file=file, reason=exc.strerror or exc))
 
 
 def _solve_text(
@@ -105,7 +107,7 @@ def _solve_assignment(
     name: str, matrix: IntArray, sense: Sense, index: int | None
 ) -> Iterator[_Outcome]:
     if index not in (None, 0):
-        _fail(f"--index {index} is out of range: {name} holds one problem")
+        _fail(say("index_one", index=index, name=name))
     result = solve_square_assignment(matrix, sense=sense)
     n = matrix.shape[0]
     label = f"{name} {n}x{n} {sense.value}"
@@ -116,7 +118,7 @@ def _solve_gaps(
     name: str, problems: list[GapInstance], sense: Sense, time_limit: float, index: int | None
 ) -> Iterator[_Outcome]:
     if index is not None and not 0 <= index < len(problems):
-        _fail(f"--index {index} is out of range: {name} holds {len(problems)} problems (0-based)")
+        _fail(say("index_many", index=index, name=name, count=len(problems)))
     chosen = range(len(problems)) if index is None else [index]
     for k in chosen:
         problem = problems[k]
@@ -131,5 +133,5 @@ def _show(value: int | None) -> str:
 
 def _fail(message: str) -> NoReturn:
     """Print one line to stderr and stop with the usage-error code, never a traceback."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    typer.echo(say("error", message=" ".join(message.split())), err=True)
     raise typer.Exit(USAGE_ERROR)

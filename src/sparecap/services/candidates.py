@@ -335,15 +335,12 @@ def _fill_windows(
     rank = weights.price * passed.price + weights.per_km * np.nan_to_num(passed.km)
     order = np.lexsort((row_ids[passed.row], rank, passed.demand))
     d = passed.demand[order]
-    # From now on: nothing before it can be booked, and a start long past would have every
-    # resource's plan expanded over the years in between.
-    now = ctx.clock.now()
-    span = Interval(max(min(a.earliest_start for a in asks), now), max(a.deadline for a in asks))
+    span = Interval(min(a.earliest_start for a in asks), max(a.deadline for a in asks))
     free = load_free_capacity(
         session,
         resources=[rows[i].resource for i in np.unique(passed.row).tolist()],
         span=span,
-        now=now,
+        now=ctx.clock.now(),
     )
     km = passed.km[order]
     # Distance costs as distance_cost computes them (NaN: no place, no cost), for every pair

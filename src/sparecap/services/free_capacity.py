@@ -138,7 +138,10 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 def load_free_capacity(
     session: Session, *, resources: Sequence[Resource], span: Interval, now: datetime
 ) -> dict[int, ResourceFree]:
-    """Per resource id, where each of its units is free within `span`."""
+    """Per resource id, where each of its units is free within `span` (from `now` on)."""
+    # Nothing before now can be booked: a demand wanting capacity "since 1970" must not have
+    # every plan expanded, and every booking read, over the years in between.
+    span = Interval(max(span.start, now), span.end)
     ids = sorted(r.id for r in resources)
     exceptions = exceptions_of(session, ids, span)
     bookings = _bookings(session, ids, span)

@@ -21,6 +21,8 @@ from sparecap.services.errors import InvalidInputError, NotFoundError
 from sparecap.services.principals import Principal, Role
 
 _ZONES = available_timezones()
+# Ten years: the furthest ahead a provider may open its resource to bookings.
+MAX_BOOKING_WINDOW_DAYS = 3660
 
 PriceUnit = Literal["hour", "day", "piece"]
 CapacityMode = Literal["exclusive", "pooled"]
@@ -60,7 +62,7 @@ class RulesIn(BaseModel):
     min_duration_minutes: int = Field(default=15, ge=1)
     max_duration_minutes: int | None = Field(default=None, ge=1)
     min_notice_minutes: int = Field(default=0, ge=0)
-    booking_window_days: int | None = Field(default=90, ge=1, le=3660)
+    booking_window_days: int | None = Field(default=90, ge=1, le=MAX_BOOKING_WINDOW_DAYS)
     buffer_before_minutes: int = Field(default=0, ge=0, le=1440)
     buffer_after_minutes: int = Field(default=0, ge=0, le=1440)
 

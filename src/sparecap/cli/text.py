@@ -1,0 +1,122 @@
+"""What the `demand` and `match` commands and the shared error lines say, in English and zh-CN.
+
+The language follows the locale, as command-line tools do: SPARECAP_LANG if set, else the
+first of LC_ALL, LC_MESSAGES and LANG that is set (POSIX order); a value starting with "zh"
+(zh_CN.UTF-8, zh-CN) picks zh-CN, anything else English. In lines of text, codes (statuses,
+reasons, error codes) stay beside their translation, so searches for them keep working.
+"""
+
+from __future__ import annotations
+
+import os
+
+LOCALE_VARIABLES = ("SPARECAP_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "cannot_open": "cannot open the database:",
+        "no_database": "no database at {path} (sparecap db upgrade creates one)",
+        "demand": "demand {id}: {status}, {done}/{quantity} {unit}",
+        "match": "match {id}: booking {booking} on unit {unit}, {window}, cost {cost}",
+        "miss": "round {round}: unmatched: {reason} {detail}",
+        "round": "round {id}: {matched}/{demands} demands matched, objective {objective}, "
+        "lost races {lost}",
+        "miss_count": "unmatched: {reason}: {count}",
+        "headers": "id|status|quantity|deadline|ceiling|last reason",
+        "error": "error: {message}",
+        "no_file": "no such file: {file}",
+        "cannot_read": "cannot read {file}: {reason}",
+        "cannot_solve": "cannot solve {file}: {reason}",
+        "time_limit": "--time-limit must be a positive number of seconds",
+        "index_one": "--index {index} is out of range: {name} holds one problem",
+        "index_many": "--index {index} is out of range: {name} holds {count} problems (0-based)",
+    },
+    "zh-CN": {
+        "cannot_open": "无法打开数据库：",
+        "no_database": "数据库不存在：{path}（可用 sparecap db upgrade 创建）",
+        "demand": "需求 {id}：{status}，已撮合 {done}/{quantity} {unit}",
+        "match": "撮合 {id}：预订 {booking}，单元 {unit}，{window}，成本 {cost}",
+        "miss": "第 {round} 轮：未撮合：{reason} {detail}",
+        "round": "第 {id} 轮：{demands} 个需求中撮合 {matched} 个，目标值 {objective}，"
+        "抢占失败 {lost} 次",
+        "miss_count": "未撮合：{reason}：{count}",
+        "headers": "编号|状态|数量|截止时间|限价|上次未撮合原因",
+        "error": "错误：{message}",
+        "no_file": "文件不存在：{file}",
+        "cannot_read": "无法读取 {file}：{reason}",
+        "cannot_solve": "无法求解 {file}：{reason}",
+        "time_limit": "--time-limit 必须是正的秒数",
+        "index_one": "--index {index} 超出范围：{name} 只有一个问题",
+        "index_many": "--index {index} 超出范围：{name} 有 {count} 个问题（从 0 起编号）",
+    },
+}
+
+# Demand statuses, quantity units and the reasons a round gives for a miss (docs/matching.md).
+NAMES_ZH: dict[str, str] = {
+    "open": "待撮合",
+    "partially_matched": "部分撮合",
+    "matched": "已撮合",
+    "closed": "已关闭",
+    "expired": "已过期",
+    "withdrawn": "已撤回",
+    "hours": "小时",
+    "slots": "时段",
+    "pieces": "件",
+    "no_capacity_in_radius": "范围内没有产能",
+    "attributes_not_met": "属性不符",
+    "not_eligible": "不具备资格",
+    "above_price_ceiling": "高于限价",
+    "no_free_window": "没有空闲时段",
+    "candidates_taken": "候选已被占用",
+    "fairness_cap": "达到公平上限",
+    "lost_race": "抢占失败",
+    "below_min_lot": "低于最小批量",
+}
+
+# The refusals these commands meet; others keep their English message alone.
+ERRORS_ZH: dict[str, str] = {
+    "not_found": "未找到",
+    "unknown_demand": "需求不存在",
+    "unknown_category": "类别不存在",
+    "unknown_round": "撮合轮次不存在",
+    "unknown_quote": "报价不存在",
+    "role_required": "没有所需的角色",
+    "forbidden": "无权操作",
+    "read_only": "只读",
+    "invalid_input": "输入无效",
+    "invalid_window": "时间窗口无效",
+    "invalid_attributes": "属性与类别不符",
+    "demand_not_live": "需求已不在撮合中",
+    "invalid_transition": "不允许的状态变更",
+}
+
+
+def language() -> str:
+    for variable in LOCALE_VARIABLES:
+        value = os.environ.get(variable)
+        if value:
+            return "zh-CN" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def say(key: str, **values: object) -> str:
+    return MESSAGES[language()][key].format(**values)
+
+
+def name(code: str) -> str:
+    """A status, unit or reason: the code in English, its name and the code in zh-CN."""
+    if language() == "zh-CN" and code in NAMES_ZH:
+        return f"{NAMES_ZH[code]}（{code}）"
+    return code
+
+
+def short_name(code: str) -> str:
+    """A status, unit or reason in a table cell or after a number: the name alone in zh-CN."""
+    return NAMES_ZH.get(code, code) if language() == "zh-CN" else code
+
+
+def refusal(code: str, message: str) -> str:
+    """A service's refusal after its code: the English message, in zh-CN behind its meaning."""
+    if language() == "zh-CN" and code in ERRORS_ZH:
+        return f"{ERRORS_ZH[code]}（{message}）"
+    return message
