@@ -14,10 +14,16 @@ from sparecap.bootstrap.scheduler import match_round_once
 from sparecap.db.demands import Demand, Match, MatchRound, Quote
 from sparecap.db.models import Booking, LedgerEntry, Resource, Unit
 from sparecap.domain.availability import Interval
+from sparecap.domain.bookings import Event
 from sparecap.domain.demands import DemandEvent, QuoteEvent
 from sparecap.domain.matching.costs import CostWeights
 from sparecap.services import rounds
-from sparecap.services.bookings import BookingIn, create_booking
+from sparecap.services.bookings import (
+    BookingIn,
+    create_booking,
+    run_due_timers,
+    transition_booking,
+)
 from sparecap.services.candidates import find_candidates
 from sparecap.services.demands import DemandIn, change_demand, expire_demands, post_demand
 from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError
@@ -521,7 +527,8 @@ def test_quotes_need_the_providers_own_resource(platform: Platform, market: dict
         assert declined.status == "declined"
 
 
-def test_split_order_spreads_pieces_across_lines(platform: Platform, market: dict) -> None:
+def split_order(platform: Platform, market: dict) -> int:
+    """A splittable order of 3,000 pieces and two lines that make 2,000 and 1,000 of it."""
     day = {"slot_minutes": 1440, "min_duration_minutes": 1440, "booking_window_days": 60}
     line = {"category": "production_line", "price_unit": "piece", "price_minor": 2,
             "capacity_mode": "pooled", "instant_book": False,
@@ -541,6 +548,13 @@ def test_split_order_spreads_pieces_across_lines(platform: Platform, market: dic
                      attributes={"products": ["mask"]}, quantity=3000, quantity_unit="pieces",
                      earliest_start=start, deadline=start + timedelta(days=2), max_price_minor=3,
                      splittable=True, min_lot=500)  # fmt: skip
+    market["lines"] = (a, b)
+    return demand_id
+
+
+def test_split_order_spreads_pieces_across_lines(platform: Platform, market: dict) -> None:
+    demand_id = split_order(platform, market)
+    a, b = market["lines"]
     with platform.db.write() as s:
         result = run_round(
             s, ctx=platform.ctx, principal=market["operator"].principal, spec=RoundIn()
@@ -550,3 +564,55 @@ def test_split_order_spreads_pieces_across_lines(platform: Platform, market: dic
         assert s.get(Demand, demand_id).status == "matched"  # type: ignore[union-attr]
         statuses = {s.get(Booking, m.booking_id).status for m in result.matches}  # type: ignore[union-attr]
         assert statuses == {"held"}
+
+
+def test_a_match_whose_hold_expires_gives_the_demand_back_to_rounds(
+    platform: Platform, market: dict
+) -> None:
+    demand_id = post(platform, market["demander"])
+    with platform.db.write() as s:
+        first = instant_match(s, ctx=platform.ctx, principal=market["demander"].principal,
+                              demand_id=demand_id, weights=WeightsIn()).matches[0].id  # fmt: skip
+    platform.ctx.clock.advance(timedelta(minutes=11))  # type: ignore[attr-defined]
+    with platform.db.write() as s:
+        assert run_due_timers(s, ctx=platform.ctx) == 1  # the hold lapses unconfirmed
+    with platform.db.read() as s:
+        why = explain_demand(s, principal=market["demander"].principal, demand_id=demand_id)
+        assert (why.demand.status, why.demand.matched_quantity) == ("open", 0)
+        assert [(m.id, m.lapsed) for m in why.matches] == [(first, "expired")]
+        reopened = s.scalars(select(LedgerEntry.payload).where(
+            LedgerEntry.kind == "demand.event")).all()[-1]  # fmt: skip
+    assert '"event":"reopen"' in reopened and '"lapsed":"expired"' in reopened
+    assert match_round_once(platform) == 1  # the next round matches it again
+    with platform.db.read() as s:
+        assert s.get(Demand, demand_id).status == "matched"  # type: ignore[union-attr]
+        assert [m.lapsed for m in s.scalars(select(Match).order_by(Match.id))] == ["expired", None]
+
+
+def test_a_cancelled_part_of_a_split_order_is_matched_again_and_closed_demands_stay_closed(
+    platform: Platform, market: dict
+) -> None:
+    demand_id = split_order(platform, market)
+    with platform.db.write() as s:
+        result = run_round(
+            s, ctx=platform.ctx, principal=market["operator"].principal, spec=RoundIn()
+        )
+        part = max(result.matches, key=lambda m: m.quantity)
+    with platform.db.write() as s:
+        transition_booking(s, ctx=platform.ctx, principal=market["demander"].principal,
+                           booking_id=part.booking_id, event=Event.CANCEL)  # fmt: skip
+    with platform.db.read() as s:
+        demand = s.get(Demand, demand_id)
+        assert demand is not None
+        assert (demand.status, demand.matched_quantity) == ("partially_matched", 1000)
+        assert s.get(Match, part.id).lapsed == "cancelled"  # type: ignore[union-attr]
+    with platform.db.write() as s:
+        change_demand(s, ctx=platform.ctx, principal=market["demander"].principal,
+                      demand_id=demand_id, event=DemandEvent.CLOSE)  # fmt: skip
+        (rest,) = s.scalars(select(Match).where(Match.lapsed.is_(None))).all()
+        transition_booking(s, ctx=platform.ctx, principal=market["demander"].principal,
+                           booking_id=rest.booking_id, event=Event.CANCEL)  # fmt: skip
+    with platform.db.read() as s:
+        demand = s.get(Demand, demand_id)
+        assert demand is not None and (demand.status, demand.matched_quantity) == ("closed", 1000)
+        assert s.get(Match, rest.id).lapsed == "cancelled"  # type: ignore[union-attr]

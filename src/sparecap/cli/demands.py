@@ -88,6 +88,8 @@ def explain(
             window = f"{m.start_at.isoformat()}..{m.end_at.isoformat()}"
             typer.echo(say("match", id=m.id, booking=m.booking_id, unit=m.unit_id,
                            window=window, cost=json.dumps(m.cost)))  # fmt: skip
+            if m.lapsed:
+                typer.echo(say("lapsed", status=name(m.lapsed)))
         for u in why.unmatched:
             typer.echo(say("miss", round=u.round_id, reason=name(u.reason),
                            detail=json.dumps(u.detail)))  # fmt: skip

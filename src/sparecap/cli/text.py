@@ -19,6 +19,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "demand": "demand {id}: {status}, {done}/{quantity} {unit}",
         "match": "match {id}: booking {booking} on unit {unit}, {window}, cost {cost}",
         "miss": "round {round}: unmatched: {reason} {detail}",
+        "lapsed": "  lapsed: its booking {status}, the quantity went back to the demand",
         "round": "round {id}: {matched}/{demands} demands matched, objective {objective}, "
         "lost races {lost}",
         "miss_count": "unmatched: {reason}: {count}",
@@ -37,6 +38,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "demand": "需求 {id}：{status}，已撮合 {done}/{quantity} {unit}",
         "match": "撮合 {id}：预订 {booking}，单元 {unit}，{window}，成本 {cost}",
         "miss": "第 {round} 轮：未撮合：{reason} {detail}",
+        "lapsed": "  已失效：预订{status}，数量已退回需求",
         "round": "第 {id} 轮：{demands} 个需求中撮合 {matched} 个，目标值 {objective}，"
         "抢占失败 {lost} 次",
         "miss_count": "未撮合：{reason}：{count}",

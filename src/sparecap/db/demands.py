@@ -114,6 +114,9 @@ class Match(Base):
     currency: Mapped[str] = mapped_column(String(3))
     distance_km: Mapped[float | None] = mapped_column(Float)
     cost: Mapped[dict[str, Any]]  # the breakdown: price, distance, delay, total
+    # The booking status that ended the match unserved (expired, declined, cancelled); its
+    # quantity went back to the demand. None while the match stands.
+    lapsed: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
 
 

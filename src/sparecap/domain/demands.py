@@ -46,6 +46,10 @@ class DemandEvent(StrEnum):
     CLOSE = "close"  # the demander is done with a (partly) matched demand
     EXPIRE = "expire"  # the deadline passed
     WITHDRAW = "withdraw"
+    # A match's booking ended unserved (its hold expired, the provider declined, either side
+    # cancelled): its quantity goes back to the demand, which takes part in rounds again.
+    LAPSE_PART = "lapse_part"  # some matched quantity is left
+    REOPEN = "reopen"  # none is
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,8 @@ DEMAND_TRANSITIONS: tuple[DemandTransition, ...] = (
     _d(DemandEvent.CLOSE, {_S.PARTIALLY_MATCHED, _S.MATCHED}, _S.CLOSED, {_DM, _OP}),
     _d(DemandEvent.EXPIRE, set(LIVE), _S.EXPIRED, {_OP, _SYS}),
     _d(DemandEvent.WITHDRAW, set(LIVE), _S.WITHDRAWN, {_DM, _OP}),
+    _d(DemandEvent.LAPSE_PART, {_S.PARTIALLY_MATCHED, _S.MATCHED}, _S.PARTIALLY_MATCHED, {_SYS}),
+    _d(DemandEvent.REOPEN, {_S.PARTIALLY_MATCHED, _S.MATCHED}, _S.OPEN, {_SYS}),
 )
 _DEMAND_BY_EVENT = {t.event: t for t in DEMAND_TRANSITIONS}
 
@@ -101,6 +107,11 @@ def resolve_demand(
 
 def match_event(matched: int, quantity: int) -> DemandEvent:
     return DemandEvent.MATCH_FULL if matched >= quantity else DemandEvent.MATCH_PART
+
+
+def lapse_event(matched: int) -> DemandEvent:
+    """The event of a demand left with `matched` quantity after a match fell through."""
+    return DemandEvent.LAPSE_PART if matched > 0 else DemandEvent.REOPEN
 
 
 class QuoteStatus(StrEnum):

@@ -56,6 +56,7 @@ from sparecap.services.errors import (
 )
 from sparecap.services.escrow import on_transition
 from sparecap.services.ledger import NewEntry, append_entries, append_entry
+from sparecap.services.match_lapse import on_booking_ended
 from sparecap.services.principals import Principal, Role
 from sparecap.services.resources import WITH_PLAN, get_resource, rules_of, zone_of
 from sparecap.services.terms import (
@@ -667,6 +668,7 @@ def _apply(
         _release(session, booking)
     _arm_timer(booking, ctx, transition.target, now)
     on_transition(session, ctx=ctx, booking=booking, target=transition.target, actor=actor)
+    on_booking_ended(session, ctx=ctx, booking=booking, target=transition.target)
     _record(session, booking, event=event.value, source=source.value, target=booking.status,
             principal=principal, actor=actor, now=now, ctx=ctx, reason=reason)  # fmt: skip
 

@@ -24,6 +24,7 @@ from sparecap.domain.demands import (
     DemandStatus,
     LifecycleError,
     QuantityUnit,
+    lapse_event,
     match_event,
     resolve_demand,
 )
@@ -328,6 +329,19 @@ def add_matched(
         })  # fmt: skip
     for (demand, _, match), event in zip(matched, events, strict=True):
         record_demand(session, ctx, demand, event=event.value, actor_role=actor.value, **match)
+
+
+def release_matched(
+    session: Session, ctx: ServiceContext, demand: Demand, quantity: int, **match: Any
+) -> None:
+    """Give back `quantity` of a match that fell through (see match_lapse.py): a demand that
+    counted it as matched takes part in rounds again. A demand its demander closed or withdrew,
+    or that expired, stays as it is."""
+    if DemandStatus(demand.status) not in (DemandStatus.PARTIALLY_MATCHED, DemandStatus.MATCHED):
+        return
+    demand.matched_quantity = max(0, demand.matched_quantity - quantity)
+    event = lapse_event(demand.matched_quantity)
+    apply_event(session, ctx, demand, event, DemandActor.SYSTEM, **match)
 
 
 def set_last_reasons(session: Session, reasons: Iterable[tuple[Demand, str]]) -> None:

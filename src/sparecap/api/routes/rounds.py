@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from sparecap.api.deps import MAX_OFFSET, MutationDep, PlatformDep, PrincipalDep
@@ -38,6 +38,10 @@ class MatchOut(BaseModel):
     currency: str
     distance_km: float | None
     cost: dict[str, int]
+    lapsed: str | None = Field(
+        description="the booking status that ended the match unserved (expired, declined, "
+        "cancelled): its quantity went back to the demand; null while it stands"
+    )
 
 
 class UnmatchedOut(BaseModel):
