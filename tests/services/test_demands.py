@@ -479,6 +479,9 @@ def test_quote_counter_accept_becomes_a_booking(platform: Platform, market: dict
         assert booking.price_minor == 3000  # the agreed price, not the list price
         assert match.price_minor == 3000 and s.get(Quote, quote_id).status == "countered"  # type: ignore[union-attr]
         assert s.get(Demand, demand_id).status == "matched"  # type: ignore[union-attr]
+        matched = s.scalars(select(LedgerEntry.payload).where(
+            LedgerEntry.kind == "demand.event")).all()[-1]  # fmt: skip
+    assert '"event":"match_full"' in matched and '"actor_role":"provider"' in matched
     assert "quote.event" in ledger_kinds(platform)
 
 

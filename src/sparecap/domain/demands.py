@@ -36,6 +36,7 @@ class QuantityUnit(StrEnum):
 
 class DemandActor(StrEnum):
     DEMANDER = "demander"  # the demand's own demander
+    PROVIDER = "provider"  # the provider accepting the demander's terms (a counter-quote)
     OPERATOR = "operator"
     SYSTEM = "system"  # the matching engine and the deadline sweep
 
@@ -66,13 +67,14 @@ def _d(
     return DemandTransition(event, frozenset(sources), target, frozenset(actors))
 
 
-_DM, _OP, _SYS = DemandActor.DEMANDER, DemandActor.OPERATOR, DemandActor.SYSTEM
+_DM, _PR = DemandActor.DEMANDER, DemandActor.PROVIDER
+_OP, _SYS = DemandActor.OPERATOR, DemandActor.SYSTEM
 _S = DemandStatus
 
 DEMAND_TRANSITIONS: tuple[DemandTransition, ...] = (
-    # An accepted quote is a match the demander made, so the demander may trigger matches too.
-    _d(DemandEvent.MATCH_PART, set(LIVE), _S.PARTIALLY_MATCHED, {_DM, _OP, _SYS}),
-    _d(DemandEvent.MATCH_FULL, set(LIVE), _S.MATCHED, {_DM, _OP, _SYS}),
+    # An accepted quote is a match its two sides made, so either may trigger matches too.
+    _d(DemandEvent.MATCH_PART, set(LIVE), _S.PARTIALLY_MATCHED, {_DM, _PR, _OP, _SYS}),
+    _d(DemandEvent.MATCH_FULL, set(LIVE), _S.MATCHED, {_DM, _PR, _OP, _SYS}),
     _d(DemandEvent.CLOSE, {_S.PARTIALLY_MATCHED, _S.MATCHED}, _S.CLOSED, {_DM, _OP}),
     _d(DemandEvent.EXPIRE, set(LIVE), _S.EXPIRED, {_OP, _SYS}),
     _d(DemandEvent.WITHDRAW, set(LIVE), _S.WITHDRAWN, {_DM, _OP}),

@@ -341,10 +341,19 @@ def accept_quote(
     session.add(match)
     session.flush()
     _record(session, ctx, quote, demand, "accept")
-    actor = DemandActor.DEMANDER if principal.participant_id == demand.demander_id else None
     recorded = {"match": match.id, "quote": quote.id, "booking": booking.id, "cost": cost}
-    add_matched(session, ctx, [(demand, quote.quantity, recorded)], actor or DemandActor.OPERATOR)
+    acceptor = _acceptor(principal, quote, demand)
+    add_matched(session, ctx, [(demand, quote.quantity, recorded)], acceptor)
     return quote, match
+
+
+def _acceptor(principal: Principal, quote: Quote, demand: Demand) -> DemandActor:
+    """In which capacity the accepting caller moves the demand (for its ledger entry)."""
+    if principal.participant_id == demand.demander_id:
+        return DemandActor.DEMANDER
+    if principal.participant_id == quote.provider_id:
+        return DemandActor.PROVIDER
+    return DemandActor.OPERATOR
 
 
 def get_quote(session: Session, *, principal: Principal, quote_id: int) -> Quote:
