@@ -279,3 +279,22 @@ def test_idempotency_records_commit_with_their_change(
 ) -> None:
     listed(api, people["provider"])
     assert count(platform, IdempotencyRecord) == 1
+
+
+def test_ids_and_offsets_past_the_columns_are_refused_everywhere(
+    api: Api, people: dict[str, Party], platform: Platform
+) -> None:
+    # Ids are 32-bit on PostgreSQL and 64-bit on SQLite: past that the driver raised (a 500).
+    who = people["operator"]
+    for big in (2**31, 2**64):
+        for path in ("bookings/{}", "resources/{}", "participants/{}", "evidence/{}",
+                     "payments/{}", "resources/{}/terms"):  # fmt: skip
+            assert api.get("/v1/" + path.format(big), who).status_code == 422, path
+        for path, query in (("bookings", "resource_id"), ("resources", "provider_id")):
+            assert api.get(f"/v1/{path}", who, **{query: big}).status_code == 422, path
+        body = {"resource_id": big, **window()}
+        r = api.post("/v1/bookings", people["demander"], body)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input")
+    for path in ("bookings", "resources", "participants"):
+        assert api.get(f"/v1/{path}", who, offset=2**64).status_code == 422, path
+    assert count(platform, Booking) == 0

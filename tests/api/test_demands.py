@@ -295,3 +295,11 @@ def test_instant_match_takes_no_body(api: Api, people: dict[str, Party]) -> None
     r = api.post(f"/v1/demands/{d['id']}/match", people["demander"])
     assert r.status_code == 200, r.text
     assert r.json()["round"]["weights"] == {"price": 1, "per_km": 100, "per_hour_late": 50}
+
+
+def test_a_round_takes_no_body(api: Api, people: dict[str, Party]) -> None:
+    # Without a body the defaults apply, as for an instant match (it was 422, body required).
+    api.post("/v1/demands", people["demander"], demand_body())
+    r = api.post("/v1/rounds", people["operator"])
+    assert r.status_code == 201, r.text
+    assert r.json()["round"]["demands"] == 1

@@ -38,7 +38,6 @@ AUTH_CACHE_SECONDS = 10.0
 AUTH_CACHE_SIZE = 10_000
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 MAX_KEY_LENGTH = 200
-MAX_OFFSET = 2**63 - 1  # SQL's OFFSET is a signed 64-bit integer on both databases
 
 
 def get_platform(request: Request) -> Platform:

@@ -55,6 +55,7 @@ from sparecap.services.errors import (
     ServiceError,
 )
 from sparecap.services.escrow import on_transition
+from sparecap.services.ids import Id
 from sparecap.services.ledger import NewEntry, append_entries, append_entry
 from sparecap.services.match_lapse import on_booking_ended
 from sparecap.services.principals import Principal, Role
@@ -74,8 +75,8 @@ from sparecap.services.terms import (
 class BookingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resource_id: int
-    unit_id: int | None = Field(default=None, description="omit to take any free unit")
+    resource_id: Id
+    unit_id: Id | None = Field(default=None, description="omit to take any free unit")
     start: AwareDatetime
     end: AwareDatetime
     quantity: int = Field(default=1, ge=1, le=10**9)

@@ -43,9 +43,6 @@ MAX_QUANTITY = 10**9
 # over its demands' windows, so this bounds a round's work (resources take bookings 90 days
 # ahead by default).
 MAX_DEMAND_HORIZON = timedelta(days=366)
-# Ids are 32-bit on PostgreSQL (and 64-bit on SQLite): a larger one cannot even be looked up.
-MAX_ID = 2**31 - 1
-Id = Annotated[int, Field(le=MAX_ID)]
 # The instants a demand or a quote may name. Beyond them a round's date arithmetic (a day of
 # slack around its span, buffers, durations) overflows Python's datetime, years 1 to 9999.
 EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)

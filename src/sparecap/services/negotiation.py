@@ -32,7 +32,6 @@ from sparecap.services.candidates import rate_for
 from sparecap.services.context import ServiceContext
 from sparecap.services.demands import (
     MAX_QUANTITY,
-    Id,
     Instant,
     add_matched,
     is_live,
@@ -41,6 +40,7 @@ from sparecap.services.demands import (
     remaining,
 )
 from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from sparecap.services.ids import Id
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
 from sparecap.services.resources import get_resource

@@ -13,6 +13,7 @@ from sparecap.api.deps import MutationDep, PlatformDep, PrincipalDep
 from sparecap.api.schemas import BookingOut
 from sparecap.domain.bookings import Event, Status
 from sparecap.services import bookings as svc
+from sparecap.services.ids import MAX_OFFSET, Id
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
 
@@ -55,9 +56,9 @@ def list_bookings(
     platform: PlatformDep,
     principal: PrincipalDep,
     status: Status | None = None,
-    resource_id: int | None = None,
+    resource_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[BookingOut]:
     """Yours as demander or provider; every booking for operators and auditors."""
     with platform.db.read() as session:
@@ -73,7 +74,7 @@ def list_bookings(
 
 
 @router.get("/{booking_id}", response_model=BookingOut)
-def get_booking(booking_id: int, platform: PlatformDep, principal: PrincipalDep) -> BookingOut:
+def get_booking(booking_id: Id, platform: PlatformDep, principal: PrincipalDep) -> BookingOut:
     """One booking with its audit trail of transitions."""
     with platform.db.read() as session:
         booking = svc.get_booking(session, principal=principal, booking_id=booking_id)
@@ -81,7 +82,7 @@ def get_booking(booking_id: int, platform: PlatformDep, principal: PrincipalDep)
 
 
 @router.post("/{booking_id}/reschedule", response_model=BookingOut)
-def reschedule(booking_id: int, body: RescheduleIn, mutation: MutationDep) -> JSONResponse:
+def reschedule(booking_id: Id, body: RescheduleIn, mutation: MutationDep) -> JSONResponse:
     """Move or extend; capacity is checked again for the new window."""
 
     def action(session: Session) -> BookingOut:
@@ -101,7 +102,7 @@ def reschedule(booking_id: int, body: RescheduleIn, mutation: MutationDep) -> JS
 
 @router.post("/{booking_id}/{event}", response_model=BookingOut)
 def transition(
-    booking_id: int, event: Event, body: TransitionIn, mutation: MutationDep
+    booking_id: Id, event: Event, body: TransitionIn, mutation: MutationDep
 ) -> JSONResponse:
     """Apply a state-machine event: submit, book, accept, decline, start, complete, cancel,
     no_show, expire. Who may do what is in docs/api.md."""

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from sparecap.api.deps import MAX_OFFSET, MutationDep, PlatformDep, PrincipalDep
+from sparecap.api.deps import MutationDep, PlatformDep, PrincipalDep
 from sparecap.api.routes.rounds import MatchOut, RoundResultOut, UnmatchedOut
 from sparecap.db.demands import Demand
 from sparecap.db.models import Category
@@ -18,7 +18,7 @@ from sparecap.domain.demands import DemandEvent, DemandStatus, QuoteEvent
 from sparecap.services import demands as svc
 from sparecap.services import matches as read
 from sparecap.services import negotiation
-from sparecap.services.demands import Id
+from sparecap.services.ids import MAX_OFFSET, Id
 from sparecap.services.rounds import WeightsIn, instant_match
 
 router = APIRouter(prefix="/v1", tags=["demands"])

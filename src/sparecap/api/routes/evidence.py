@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sparecap.api.deps import MutationDep, PlatformDep, PrincipalDep
 from sparecap.services import evidence as svc
+from sparecap.services.ids import Id
 from sparecap.services.ledger_finality import final_evidence_bundle
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
@@ -44,7 +45,7 @@ def register(body: svc.EvidenceIn, mutation: MutationDep) -> JSONResponse:
 
 @router.get("/{evidence_id}")
 def evidence_with_proof(
-    evidence_id: int, platform: PlatformDep, principal: PrincipalDep
+    evidence_id: Id, platform: PlatformDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """The record and an evidence bundle proving its ledger entry (once checkpointed)."""
     with platform.db.read() as session:

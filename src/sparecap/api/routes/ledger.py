@@ -16,6 +16,7 @@ from sparecap.api.deps import PlatformDep, PrincipalDep
 from sparecap.services import ledger as svc
 from sparecap.services import ledger_finality as finality
 from sparecap.services.bookings import get_booking
+from sparecap.services.ids import Id
 
 router = APIRouter(tags=["ledger"])
 
@@ -83,7 +84,7 @@ def consistency(
 
 @router.get("/v1/bookings/{booking_id}/evidence")
 def booking_evidence(
-    booking_id: int, platform: PlatformDep, principal: PrincipalDep
+    booking_id: Id, platform: PlatformDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Every ledger entry of a booking with proofs and the checkpoint: one file for a dispute,
     checked offline by `sparecap ledger verify`."""

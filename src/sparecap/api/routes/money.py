@@ -17,6 +17,7 @@ from sparecap.db.money import BookingTerms, Dispute, Payment, Settlement
 from sparecap.services import payments, settlement, statements, terms
 from sparecap.services.bookings import get_booking
 from sparecap.services.errors import NotFoundError
+from sparecap.services.ids import Id
 from sparecap.services.journal import balances_of
 from sparecap.services.principals import Role
 from sparecap.services.reconcile import reconcile
@@ -55,14 +56,14 @@ class DisputeOut(BaseModel):
 
 
 @router.get("/resources/{resource_id}/terms", response_model=terms.TermsIn)
-def get_terms(resource_id: int, platform: PlatformDep, _: PrincipalDep) -> terms.TermsIn:
+def get_terms(resource_id: Id, platform: PlatformDep, _: PrincipalDep) -> terms.TermsIn:
     """The tariff and policy new bookings of this resource are made on."""
     with platform.db.read() as session:
         return terms.terms_of(session, resource_id=resource_id)
 
 
 @router.put("/resources/{resource_id}/terms", response_model=terms.TermsIn)
-def put_terms(resource_id: int, body: terms.TermsIn, mutation: MutationDep) -> JSONResponse:
+def put_terms(resource_id: Id, body: terms.TermsIn, mutation: MutationDep) -> JSONResponse:
     """Replace the tariff and policy; bookings already made keep the terms they were made on."""
 
     def action(session: Session) -> terms.TermsIn:
@@ -81,7 +82,7 @@ def preview(body: terms.PreviewIn, platform: PlatformDep, _: PrincipalDep) -> di
 
 
 @router.post("/bookings/{booking_id}/payments", status_code=201, response_model=PaymentOut)
-def pay(booking_id: int, body: payments.PayIn, mutation: MutationDep) -> JSONResponse:
+def pay(booking_id: Id, body: payments.PayIn, mutation: MutationDep) -> JSONResponse:
     """Pay the booking's total and deposit, from the wallet or a provider. A declined card
     answers 201 with status `declined`: the attempt is on record."""
 
@@ -96,9 +97,7 @@ def pay(booking_id: int, body: payments.PayIn, mutation: MutationDep) -> JSONRes
 
 
 @router.get("/bookings/{booking_id}/money")
-def booking_money(
-    booking_id: int, platform: PlatformDep, principal: PrincipalDep
-) -> dict[str, Any]:
+def booking_money(booking_id: Id, platform: PlatformDep, principal: PrincipalDep) -> dict[str, Any]:
     """The deal as struck (terms, quote), where its money is, and how it was settled."""
     with platform.db.read() as session:
         get_booking(session, principal=principal, booking_id=booking_id)  # may the caller see it
@@ -128,7 +127,7 @@ def _settlement_json(row: Settlement) -> dict[str, Any]:
 
 
 @router.post("/bookings/{booking_id}/usage", status_code=201)
-def usage(booking_id: int, body: settlement.ReadingIn, mutation: MutationDep) -> JSONResponse:
+def usage(booking_id: Id, body: settlement.ReadingIn, mutation: MutationDep) -> JSONResponse:
     """A metered reading (seconds, Wh, pieces, swaps); the final price follows it."""
 
     def action(session: Session) -> dict[str, Any]:
@@ -142,7 +141,7 @@ def usage(booking_id: int, body: settlement.ReadingIn, mutation: MutationDep) ->
 
 
 @router.post("/bookings/{booking_id}/disputes", status_code=201, response_model=DisputeOut)
-def dispute(booking_id: int, body: settlement.DisputeIn, mutation: MutationDep) -> JSONResponse:
+def dispute(booking_id: Id, body: settlement.DisputeIn, mutation: MutationDep) -> JSONResponse:
     def action(session: Session) -> DisputeOut:
         row = settlement.open_dispute(
             session, ctx=mutation.platform.ctx, principal=mutation.principal,
@@ -154,7 +153,7 @@ def dispute(booking_id: int, body: settlement.DisputeIn, mutation: MutationDep) 
 
 
 @router.post("/disputes/{dispute_id}/resolve", response_model=DisputeOut)
-def resolve(dispute_id: int, body: settlement.ResolutionIn, mutation: MutationDep) -> JSONResponse:
+def resolve(dispute_id: Id, body: settlement.ResolutionIn, mutation: MutationDep) -> JSONResponse:
     def action(session: Session) -> DisputeOut:
         row = settlement.resolve_dispute(
             session, ctx=mutation.platform.ctx, principal=mutation.principal,
@@ -199,7 +198,7 @@ def payout(body: payments.AmountIn, mutation: MutationDep) -> JSONResponse:
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut)
-def get_payment(payment_id: int, platform: PlatformDep, principal: PrincipalDep) -> PaymentOut:
+def get_payment(payment_id: Id, platform: PlatformDep, principal: PrincipalDep) -> PaymentOut:
     with platform.db.read() as session:
         row: Payment = payments.get_payment(session, principal=principal, payment_id=payment_id)
         return PaymentOut.model_validate(row)
@@ -229,7 +228,7 @@ def statement(
     currency: str,
     start: AwareDatetime,
     end: AwareDatetime,
-    participant_id: int | None = None,
+    participant_id: Id | None = None,
     format: Literal["json", "csv"] = "json",
 ) -> dict[str, object] | PlainTextResponse:
     """Earnings, fees, refunds, payments and payouts over a period; lines reconcile to the

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sparecap.api.deps import MutationDep, PlatformDep, PrincipalDep
 from sparecap.api.schemas import ApiKeyOut, ParticipantOut
 from sparecap.services import participants as svc
+from sparecap.services.ids import MAX_OFFSET, Id
 from sparecap.services.principals import Role
 
 router = APIRouter(prefix="/v1/participants", tags=["participants"])
@@ -45,7 +46,7 @@ def create_participant(body: ParticipantIn, mutation: MutationDep) -> JSONRespon
 
 
 @router.post("/{participant_id}/api-keys", status_code=201, response_model=ApiKeyOut)
-def issue_api_key(participant_id: int, body: ApiKeyIn, mutation: MutationDep) -> JSONResponse:
+def issue_api_key(participant_id: Id, body: ApiKeyIn, mutation: MutationDep) -> JSONResponse:
     """Issue a key for yourself, or for anyone if you are an operator."""
 
     def action(session: Session) -> ApiKeyOut:
@@ -70,7 +71,7 @@ def list_participants(
     platform: PlatformDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ParticipantOut]:
     """All participants (operators and auditors)."""
     principal.require(Role.OPERATOR, Role.AUDITOR)
@@ -81,7 +82,7 @@ def list_participants(
 
 @router.get("/{participant_id}", response_model=ParticipantOut)
 def get_participant(
-    participant_id: int, platform: PlatformDep, principal: PrincipalDep
+    participant_id: Id, platform: PlatformDep, principal: PrincipalDep
 ) -> ParticipantOut:
     if not principal.reads_everything:
         principal.require_owner_or_operator(participant_id, "participant")

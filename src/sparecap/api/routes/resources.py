@@ -20,6 +20,7 @@ from sparecap.api.schemas import (
 )
 from sparecap.services import availability as avail
 from sparecap.services import resources as svc
+from sparecap.services.ids import MAX_OFFSET, Id
 
 router = APIRouter(prefix="/v1/resources", tags=["resources"])
 
@@ -38,10 +39,10 @@ def create_resource(body: svc.ResourceIn, mutation: MutationDep) -> JSONResponse
 @router.get("", response_model=list[ResourceOut])
 def list_resources(
     platform: PlatformDep,
-    provider_id: int | None = None,
+    provider_id: Id | None = None,
     category: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ResourceOut]:
     """Public: listings are what the market is for."""
     with platform.db.read() as session:
@@ -52,14 +53,14 @@ def list_resources(
 
 
 @router.get("/{resource_id}", response_model=ResourceOut)
-def get_resource(resource_id: int, platform: PlatformDep) -> ResourceOut:
+def get_resource(resource_id: Id, platform: PlatformDep) -> ResourceOut:
     with platform.db.read() as session:
         return ResourceOut.of(svc.get_resource(session, resource_id=resource_id))
 
 
 @router.patch("/{resource_id}", response_model=ResourceOut)
 def update_resource(
-    resource_id: int, body: svc.ResourceUpdate, mutation: MutationDep
+    resource_id: Id, body: svc.ResourceUpdate, mutation: MutationDep
 ) -> JSONResponse:
     def action(session: Session) -> ResourceOut:
         row = svc.update_resource(
@@ -71,7 +72,7 @@ def update_resource(
 
 
 @router.post("/{resource_id}/units", status_code=201, response_model=UnitOut)
-def add_unit(resource_id: int, body: svc.UnitIn, mutation: MutationDep) -> JSONResponse:
+def add_unit(resource_id: Id, body: svc.UnitIn, mutation: MutationDep) -> JSONResponse:
     def action(session: Session) -> UnitOut:
         row = svc.add_unit(
             session, principal=mutation.principal, resource_id=resource_id, unit=body
@@ -83,7 +84,7 @@ def add_unit(resource_id: int, body: svc.UnitIn, mutation: MutationDep) -> JSONR
 
 @router.put("/{resource_id}/availability/weekly", response_model=ResourceOut)
 def set_weekly_plan(
-    resource_id: int, body: list[svc.WindowIn], mutation: MutationDep
+    resource_id: Id, body: list[svc.WindowIn], mutation: MutationDep
 ) -> JSONResponse:
     """Replace the weekly plan (local wall-clock minutes in the resource's time zone)."""
 
@@ -97,7 +98,7 @@ def set_weekly_plan(
 
 
 @router.post("/{resource_id}/availability/exceptions", status_code=201, response_model=ExceptionOut)
-def add_exception(resource_id: int, body: avail.ExceptionIn, mutation: MutationDep) -> JSONResponse:
+def add_exception(resource_id: Id, body: avail.ExceptionIn, mutation: MutationDep) -> JSONResponse:
     """Close for maintenance or a holiday, or open extra hours."""
 
     def action(session: Session) -> ExceptionOut:
@@ -111,7 +112,7 @@ def add_exception(resource_id: int, body: avail.ExceptionIn, mutation: MutationD
 
 @router.get("/{resource_id}/free", response_model=FreeTimeOut)
 def free_time(
-    resource_id: int,
+    resource_id: Id,
     platform: PlatformDep,
     _principal: PrincipalDep,
     start: AwareDatetime,

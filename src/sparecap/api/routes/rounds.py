@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from sparecap.api.deps import MAX_OFFSET, MutationDep, PlatformDep, PrincipalDep
+from sparecap.api.deps import MutationDep, PlatformDep, PrincipalDep
 from sparecap.db.demands import Match, MatchRound, Unmatched
 from sparecap.services import matches as read
-from sparecap.services.demands import Id
+from sparecap.services.ids import MAX_OFFSET, Id
 from sparecap.services.rounds import RoundIn, run_round
 
 router = APIRouter(prefix="/v1", tags=["matching"])
@@ -86,12 +86,13 @@ class RoundResultOut(BaseModel):
 
 
 @router.post("/rounds", status_code=201, response_model=RoundResultOut)
-def start_round(body: RoundIn, mutation: MutationDep) -> JSONResponse:
+def start_round(mutation: MutationDep, body: RoundIn | None = None) -> JSONResponse:
     """Run a batch round now (operators): solve, hold the matches, explain the misses."""
+    spec = body or RoundIn()
 
     def action(session: Session) -> RoundResultOut:
         result = run_round(session, ctx=mutation.platform.ctx, principal=mutation.principal,
-                           spec=body)  # fmt: skip
+                           spec=spec)  # fmt: skip
         return RoundResultOut.of(result.round, result.matches, result.unmatched)
 
     return mutation.run(action, status_code=201)
