@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sparecap.bootstrap import Platform
+from sparecap.domain.names import reason_message
 from sparecap.services.demands import MAX_DEMAND_HORIZON
 from tests.api.conftest import Api
 from tests.conftest import T0
@@ -73,7 +74,8 @@ def test_rounds_are_for_operators_and_explain_misses(
     result = r.json()
     assert result["unmatched"] == [
         {"round_id": result["round"]["id"], "demand_id": d["id"],
-         "reason": "no_capacity_in_radius", "detail": result["unmatched"][0]["detail"]}
+         "reason": "no_capacity_in_radius", "message": reason_message("no_capacity_in_radius"),
+         "detail": result["unmatched"][0]["detail"]}
     ]  # fmt: skip
     seen = api.get(f"/v1/rounds/{result['round']['id']}", people["auditor"])
     assert seen.status_code == 200 and seen.json()["round"]["demands"] == 1
@@ -303,3 +305,28 @@ def test_a_round_takes_no_body(api: Api, people: dict[str, Party]) -> None:
     r = api.post("/v1/rounds", people["operator"])
     assert r.status_code == 201, r.text
     assert r.json()["round"]["demands"] == 1
+
+
+def test_every_miss_says_why_in_english_and_chinese(
+    api: Api, platform: Platform, people: dict[str, Party]
+) -> None:
+    # DESIGN.md: every message in zh-CN and English. A miss carried only its reason code, which
+    # a demander cannot read.
+    make_resource(platform, people["provider"], charger_spec())
+    d = api.post("/v1/demands", people["demander"], demand_body(max_price_minor=1)).json()
+    said = {
+        "en": "All capacity that fits costs more than your price ceiling.",
+        "zh-CN": "所有符合要求的产能价格都高于您设定的限价。",
+    }
+    instant = api.post(f"/v1/demands/{d['id']}/match", people["demander"]).json()
+    assert [(u["reason"], u["message"]) for u in instant["unmatched"]] == [
+        ("above_price_ceiling", said)
+    ]
+    batch = api.post("/v1/rounds", people["operator"], {}).json()
+    assert [u["message"] for u in batch["unmatched"]] == [said]
+    seen = api.get(f"/v1/rounds/{batch['round']['id']}", people["auditor"]).json()
+    assert [u["message"] for u in seen["unmatched"]] == [said]
+    why = api.get(f"/v1/demands/{d['id']}/explanation", people["demander"]).json()
+    assert [u["message"] for u in why["unmatched"]] == [said, said]
+    schema = api.client.get("/openapi.json").json()["components"]["schemas"]["UnmatchedOut"]
+    assert "message" in schema["required"]

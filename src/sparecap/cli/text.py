@@ -10,6 +10,14 @@ from __future__ import annotations
 
 import os
 
+from sparecap.domain.names import (
+    BOOKING_STATUSES,
+    DEMAND_STATUSES,
+    QUANTITY_UNITS,
+    REASONS,
+    names_in,
+)
+
 LOCALE_VARIABLES = ("SPARECAP_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -54,26 +62,10 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 # Demand statuses, quantity units and the reasons a round gives for a miss (docs/matching.md).
-NAMES_ZH: dict[str, str] = {
-    "open": "待撮合",
-    "partially_matched": "部分撮合",
-    "matched": "已撮合",
-    "closed": "已关闭",
-    "expired": "已过期",
-    "withdrawn": "已撤回",
-    "hours": "小时",
-    "slots": "时段",
-    "pieces": "件",
-    "no_capacity_in_radius": "范围内没有产能",
-    "attributes_not_met": "属性不符",
-    "not_eligible": "不具备资格",
-    "above_price_ceiling": "高于限价",
-    "no_free_window": "没有空闲时段",
-    "candidates_taken": "候选已被占用",
-    "fairness_cap": "达到公平上限",
-    "lost_race": "抢占失败",
-    "below_min_lot": "低于最小批量",
-}
+# Booking statuses too: an explanation says which one ended a lapsed match.
+NAMES_ZH: dict[str, str] = names_in(
+    "zh-CN", DEMAND_STATUSES, BOOKING_STATUSES, QUANTITY_UNITS, REASONS
+)
 
 # The refusals these commands meet; others keep their English message alone.
 ERRORS_ZH: dict[str, str] = {

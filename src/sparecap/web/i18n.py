@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sparecap.domain.names import BOOKING_STATUSES, names_in
+
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "title": "Sparecap: spare capacity exchange",
@@ -32,20 +34,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-STATUS_NAMES: dict[str, dict[str, str]] = {
-    "en": {},
-    "zh-CN": {
-        "held": "暂留",
-        "requested": "待确认",
-        "confirmed": "已确认",
-        "in_use": "使用中",
-        "completed": "已完成",
-        "declined": "已拒绝",
-        "expired": "已过期",
-        "cancelled": "已取消",
-        "no_show": "未到场",
-    },
-}
+# Booking statuses by language; English shows the code itself.
+STATUS_NAMES: dict[str, dict[str, str]] = {"en": {}, "zh-CN": names_in("zh-CN", BOOKING_STATUSES)}
 
 
 def pick_language(query_lang: str | None, accept_language: str | None) -> str:

@@ -139,7 +139,7 @@ def explain(demand_id: Id, platform: PlatformDep, principal: PrincipalDep) -> Ex
         return ExplanationOut(
             demand=_out(session, why.demand),
             matches=[MatchOut.model_validate(m) for m in why.matches],
-            unmatched=[UnmatchedOut.model_validate(u) for u in why.unmatched],
+            unmatched=[UnmatchedOut.of(u) for u in why.unmatched],
         )
 
 

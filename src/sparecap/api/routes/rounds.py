@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from sparecap.api.deps import MutationDep, PlatformDep, PrincipalDep
 from sparecap.db.demands import Match, MatchRound, Unmatched
+from sparecap.domain.names import reason_message
 from sparecap.services import matches as read
 from sparecap.services.ids import MAX_OFFSET, Id
 from sparecap.services.rounds import RoundIn, run_round
@@ -45,12 +46,18 @@ class MatchOut(BaseModel):
 
 
 class UnmatchedOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     round_id: int
     demand_id: int
     reason: str
+    message: dict[str, str] = Field(
+        description='The reason as a sentence for the demander: {"en": ..., "zh-CN": ...}'
+    )
     detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, u: Unmatched) -> UnmatchedOut:
+        return cls(round_id=u.round_id, demand_id=u.demand_id, reason=u.reason,
+                   message=reason_message(u.reason), detail=u.detail)  # fmt: skip
 
 
 class RoundOut(BaseModel):
@@ -81,7 +88,7 @@ class RoundResultOut(BaseModel):
         return cls(
             round=RoundOut.model_validate(rnd),
             matches=[MatchOut.model_validate(m) for m in matches],
-            unmatched=[UnmatchedOut.model_validate(u) for u in unmatched],
+            unmatched=[UnmatchedOut.of(u) for u in unmatched],
         )
 
 
