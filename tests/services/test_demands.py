@@ -619,3 +619,23 @@ def test_a_cancelled_part_of_a_split_order_is_matched_again_and_closed_demands_s
         demand = s.get(Demand, demand_id)
         assert demand is not None and (demand.status, demand.matched_quantity) == ("closed", 1000)
         assert s.get(Match, rest.id).lapsed == "cancelled"  # type: ignore[union-attr]
+
+
+def test_a_quote_for_hours_holds_a_window_of_that_many_hours(
+    platform: Platform, market: dict
+) -> None:
+    # A one-hour quote on a four-hour window would have counted four hours as matched (or four
+    # hours on a one-hour window, with one hour booked).
+    demand_id = post(platform, market["demander"], quantity=2, deadline=TEN + 6 * HOUR)
+    for hours in (1, 3):
+        with platform.db.write() as s, pytest.raises(InvalidInputError) as bad:
+            spec = QuoteIn(resource_id=market["chargers"], price_minor=3500, quantity=2,
+                           start=TEN, end=TEN + hours * HOUR)  # fmt: skip
+            create_quote(s, ctx=platform.ctx, principal=market["provider"].principal,
+                         demand_id=demand_id, spec=spec)  # fmt: skip
+        assert bad.value.code == "invalid_window"
+    with platform.db.write() as s:
+        spec = QuoteIn(resource_id=market["chargers"], price_minor=3500, quantity=2,
+                       start=TEN, end=TEN + 2 * HOUR)  # fmt: skip
+        create_quote(s, ctx=platform.ctx, principal=market["provider"].principal,
+                     demand_id=demand_id, spec=spec)  # fmt: skip

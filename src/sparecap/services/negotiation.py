@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sparecap.db.demands import Demand, Match, Quote
+from sparecap.db.models import Resource
 from sparecap.domain.availability import Interval
 from sparecap.domain.clock import ensure_utc
 from sparecap.domain.demands import (
@@ -23,6 +24,7 @@ from sparecap.domain.demands import (
     QuoteEvent,
     QuoteSide,
     QuoteStatus,
+    quantity_duration,
     resolve_quote,
 )
 from sparecap.domain.ledger.entries import pseudonym
@@ -84,9 +86,9 @@ def _check_live(ctx: ServiceContext, demand: Demand) -> None:
 
 
 def _check_terms(
-    demand: Demand, quantity: int, start: datetime, end: datetime, currency: str
+    demand: Demand, quantity: int, start: datetime, end: datetime, resource: Resource
 ) -> None:
-    if currency != demand.currency:
+    if resource.currency != demand.currency:
         raise InvalidInputError(
             f"the demand is priced in {demand.currency}", code="currency_mismatch"
         )
@@ -106,6 +108,13 @@ def _check_terms(
         )
     if quantity < min(demand.min_lot, remaining(demand)):
         raise InvalidInputError(f"below the minimum lot of {demand.min_lot}", code="below_min_lot")
+    # Hours and slots are one unit for a stretch: the window is that stretch, so the demand
+    # never counts more time as matched than the booking holds.
+    stretch = quantity_duration(QuantityUnit(demand.quantity_unit), quantity, resource.slot_minutes)
+    if stretch is not None and end - start != stretch:
+        raise InvalidInputError(
+            f"{quantity} {demand.quantity_unit} take a window of {stretch}", code="invalid_window"
+        )
 
 
 def create_quote(
@@ -127,7 +136,7 @@ def create_quote(
     if spec.unit_id is not None and all(u.id != spec.unit_id for u in resource.units):
         raise NotFoundError(f"unit {spec.unit_id} is not part of resource", code="unknown_unit")
     start, end = ensure_utc(spec.start), ensure_utc(spec.end)
-    _check_terms(demand, spec.quantity, start, end, resource.currency)
+    _check_terms(demand, spec.quantity, start, end, resource)
     what = _Capacity(resource.provider_id, resource.id, spec.unit_id, resource.currency)
     terms = _Terms(spec.price_minor, spec.quantity, Interval(start, end), spec.note)
     quote = _offer(session, ctx, demand, principal, what=what, terms=terms)
@@ -296,7 +305,7 @@ def counter_quote(
     if end <= start:
         raise InvalidInputError("end must be after start", code="invalid_window")
     quantity = spec.quantity or quote.quantity
-    _check_terms(demand, quantity, start, end, quote.currency)
+    _check_terms(demand, quantity, start, end, get_resource(session, resource_id=quote.resource_id))
     terms = _Terms(spec.price_minor, quantity, Interval(start, end), spec.note)
     counter = _offer(
         session, ctx, demand, principal, what=_Capacity.of(quote), terms=terms, parent=quote
@@ -313,7 +322,8 @@ def accept_quote(
     on instant-book resources, requested on the others), then the demand counts the match."""
     quote, demand = _load(session, ctx, principal, quote_id)
     _move(quote, demand, principal, QuoteEvent.ACCEPT)
-    _check_terms(demand, quote.quantity, quote.start_at, quote.end_at, quote.currency)
+    resource = get_resource(session, resource_id=quote.resource_id)
+    _check_terms(demand, quote.quantity, quote.start_at, quote.end_at, resource)
     pieces = QuantityUnit(demand.quantity_unit) is QuantityUnit.PIECES
     request = BookingIn(
         resource_id=quote.resource_id,
@@ -331,7 +341,6 @@ def accept_quote(
     )
     now = ctx.clock.now()
     quote.booking_id, quote.updated_at = booking.id, now
-    resource = get_resource(session, resource_id=quote.resource_id)
     cost = {"price": quote.price_minor, "distance": 0, "delay": 0, "total": quote.price_minor}
     match = Match(demand_id=demand.id, quote_id=quote.id, booking_id=booking.id,
                   provider_id=resource.provider_id, resource_id=resource.id,
