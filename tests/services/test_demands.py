@@ -163,6 +163,8 @@ def test_candidates_name_the_filter_that_emptied_them(platform: Platform, market
         "radius": post(platform, market["demander"], lat=22.54, lon=114.06),
         "attributes": post(platform, market["demander"], attributes={"kw": 350}),
         "price": post(platform, market["demander"], max_price_minor=100),
+        "currency": post(platform, market["demander"], currency="USD"),
+        "unit": post(platform, market["demander"], quantity_unit="pieces"),
         "window": post(
             platform, market["demander"], earliest_start=TEN - 8 * HOUR, deadline=TEN - 6 * HOUR
         ),
@@ -176,6 +178,8 @@ def test_candidates_name_the_filter_that_emptied_them(platform: Platform, market
         "radius": "no_capacity_in_radius",
         "attributes": "attributes_not_met",
         "price": "above_price_ceiling",
+        "currency": "no_comparable_price",
+        "unit": "no_comparable_price",
         "window": "no_free_window",
     }
     best = found[ids["ok"]].offers[0]

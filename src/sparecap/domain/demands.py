@@ -169,6 +169,7 @@ class UnmatchedReason(StrEnum):
     NO_CAPACITY_IN_RADIUS = "no_capacity_in_radius"
     ATTRIBUTES_NOT_MET = "attributes_not_met"
     NOT_ELIGIBLE = "not_eligible"
+    NO_COMPARABLE_PRICE = "no_comparable_price"  # priced in another currency or unit
     ABOVE_PRICE_CEILING = "above_price_ceiling"
     NO_FREE_WINDOW = "no_free_window"
     CANDIDATES_TAKEN = "candidates_taken"  # others in the round got every candidate

@@ -49,6 +49,7 @@ REASONS: Mapping[str, Text] = {
     UnmatchedReason.NO_CAPACITY_IN_RADIUS: {"en": "no capacity nearby", "zh-CN": "范围内没有产能"},
     UnmatchedReason.ATTRIBUTES_NOT_MET: {"en": "attributes not met", "zh-CN": "属性不符"},
     UnmatchedReason.NOT_ELIGIBLE: {"en": "not eligible", "zh-CN": "不具备资格"},
+    UnmatchedReason.NO_COMPARABLE_PRICE: {"en": "priced otherwise", "zh-CN": "计价方式不符"},
     UnmatchedReason.ABOVE_PRICE_CEILING: {"en": "above price ceiling", "zh-CN": "高于限价"},
     UnmatchedReason.NO_FREE_WINDOW: {"en": "no free window", "zh-CN": "没有空闲时段"},
     UnmatchedReason.CANDIDATES_TAKEN: {"en": "candidates taken", "zh-CN": "候选已被占用"},
@@ -71,6 +72,10 @@ REASON_EXPLANATIONS: Mapping[str, Text] = {
     UnmatchedReason.NOT_ELIGIBLE: {
         "en": "The platform's eligibility rules do not let you book the capacity that fits.",
         "zh-CN": "根据平台的资格规则，您无法预订符合要求的产能。",
+    },
+    UnmatchedReason.NO_COMPARABLE_PRICE: {
+        "en": "No capacity that fits is priced in your currency and unit (per piece or by time).",
+        "zh-CN": "没有符合要求的产能以您的币种和计价单位（按件或按时间）报价。",
     },
     UnmatchedReason.ABOVE_PRICE_CEILING: {
         "en": "All capacity that fits costs more than your price ceiling.",

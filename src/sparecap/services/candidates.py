@@ -51,6 +51,7 @@ STAGES: tuple[tuple[str, UnmatchedReason], ...] = (
     ("in_radius", UnmatchedReason.NO_CAPACITY_IN_RADIUS),
     ("attributes", UnmatchedReason.ATTRIBUTES_NOT_MET),
     ("eligible", UnmatchedReason.NOT_ELIGIBLE),
+    ("priced_alike", UnmatchedReason.NO_COMPARABLE_PRICE),
     ("price", UnmatchedReason.ABOVE_PRICE_CEILING),
     ("window", UnmatchedReason.NO_FREE_WINDOW),
 )
@@ -301,6 +302,11 @@ def _filter(  # noqa: PLR0917 - the category's demands, resources and what is as
     _count(counts, "eligible", d)
 
     needs = _codes(a.need for a in asks)
+    ok = _ask_once(needs.code[d], r, lambda n, i: _priced_alike(
+        asks[needs.first[n]].need, rows[i].listing))  # fmt: skip
+    d, r, km = d[ok], r[ok], km[ok]
+    _count(counts, "priced_alike", d)
+
     price_of: dict[tuple[int, int], int | None] = {}
 
     def priced(n: int, i: int) -> bool:
@@ -422,16 +428,19 @@ def _count(counts: list[dict[str, int]], stage: str, demand: IntArray) -> None:
         c[stage] = n
 
 
+def _priced_alike(need: _Need, listing: _Listing) -> bool:
+    """Whether the listing's price compares with the demand's ceiling: the same currency, and
+    per piece for pieces (a line quotes per piece; hour or day prices are not comparable), by
+    time for hours and slots (output lines are not rented by the hour)."""
+    per_piece = listing.price_unit == "piece"
+    return listing.currency == need.currency and per_piece == (need.unit is QuantityUnit.PIECES)
+
+
 def _unit_price(need: _Need, listing: _Listing) -> int | None:
-    """The listing's price for the whole remaining quantity, if it is under the ceiling."""
-    if listing.currency != need.currency:
-        return None
+    """The listing's price for the whole remaining quantity, if it is under the ceiling (the
+    two are priced alike)."""
     if need.unit is QuantityUnit.PIECES:
-        if listing.price_unit != "piece":
-            return None  # a line quotes per piece; hour or day prices are not comparable
         total = listing.price_minor * need.quantity
-    elif listing.price_unit == "piece":
-        return None  # output lines are not rented by the hour
     else:
         duration = quantity_duration(need.unit, need.quantity, listing.slot_minutes)
         assert duration is not None
