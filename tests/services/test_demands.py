@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sparecap.bootstrap import Platform
-from sparecap.bootstrap.scheduler import match_round_once
+from sparecap.bootstrap.scheduler import expire_demands_once, match_round_once
 from sparecap.db.demands import Demand, Match, MatchRound, Quote
 from sparecap.db.models import Booking, LedgerEntry, Resource, Unit
 from sparecap.domain.availability import Interval
@@ -447,6 +447,19 @@ def test_the_scheduled_round_matches_as_the_platform(platform: Platform, market:
     with platform.db.read() as s:
         (only,) = s.scalars(select(MatchRound)).all()
         assert (only.kind, only.started_by, only.matched) == ("batch", None, 2)
+
+
+def test_demands_expire_at_their_deadline_without_waiting_for_a_round(
+    platform: Platform, market: dict
+) -> None:
+    soon = post(platform, market["demander"], deadline=TEN + HOUR)
+    later = post(platform, market["demander"], deadline=TEN + 3 * HOUR)
+    platform.ctx.clock.set(TEN + 2 * HOUR)  # type: ignore[attr-defined]
+    assert expire_demands_once(platform) == 1
+    with platform.db.read() as s:
+        assert s.get(Demand, soon).status == "expired"  # type: ignore[union-attr]
+        assert s.get(Demand, later).status == "open"  # type: ignore[union-attr]
+        assert s.scalar(select(func.count()).select_from(MatchRound)) == 0
 
 
 def test_only_operators_run_rounds(platform: Platform, market: dict) -> None:

@@ -1,5 +1,5 @@
-"""Background work of a server: firing due booking timers, releasing due escrow, running batch
-matching rounds and signing ledger checkpoints."""
+"""Background work of a server: firing due booking timers, expiring demands past their deadline,
+releasing due escrow, running batch matching rounds and signing ledger checkpoints."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sparecap.bootstrap import Platform
 from sparecap.gateways.witness_client import HttpWitnessClient, WitnessClient
 from sparecap.services.bookings import run_due_timers
+from sparecap.services.demands import expire_demands
 from sparecap.services.ledger import sign_latest
 from sparecap.services.ledger_cosigning import Submission, submit_latest
 from sparecap.services.rounds import run_scheduled_round
@@ -23,6 +24,12 @@ log = logging.getLogger(__name__)
 def run_timers_once(platform: Platform) -> int:
     """Fire what is due now, in batches, until nothing is due."""
     return _drain(platform, lambda session: run_due_timers(session, ctx=platform.ctx))
+
+
+def expire_demands_once(platform: Platform) -> int:
+    """Expire every live demand past its deadline; returns how many. Rounds do it too, but a
+    demand's status must not wait for the next round (nor stay open where rounds are off)."""
+    return _drain(platform, lambda session: expire_demands(session, ctx=platform.ctx))
 
 
 def settle_once(platform: Platform) -> int:
@@ -143,7 +150,7 @@ def background_tasks(platform: Platform) -> list[Periodic]:
             Periodic(
                 "sparecap-timers",
                 settings.scheduler_interval_seconds,
-                lambda: run_timers_once(platform),
+                lambda: (run_timers_once(platform), expire_demands_once(platform)),
             )
         )
         tasks.append(
