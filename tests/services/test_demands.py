@@ -26,7 +26,12 @@ from sparecap.services.bookings import (
 )
 from sparecap.services.candidates import find_candidates
 from sparecap.services.demands import DemandIn, change_demand, expire_demands, post_demand
-from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError
+from sparecap.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 from sparecap.services.free_capacity import load_free_capacity
 from sparecap.services.ledger_audit import audit_ledger
 from sparecap.services.matches import explain_demand, get_round
@@ -36,6 +41,7 @@ from sparecap.services.negotiation import (
     accept_quote,
     counter_quote,
     create_quote,
+    list_quotes,
     respond_to_quote,
 )
 from sparecap.services.resources import WITH_PLAN
@@ -656,3 +662,20 @@ def test_a_quote_for_hours_holds_a_window_of_that_many_hours(
                        start=TEN, end=TEN + 2 * HOUR)  # fmt: skip
         create_quote(s, ctx=platform.ctx, principal=market["provider"].principal,
                      demand_id=demand_id, spec=spec)  # fmt: skip
+
+
+def test_a_provider_follows_the_demands_it_dealt_on_after_they_leave_the_market(
+    platform: Platform, market: dict
+) -> None:
+    demand_id = post(platform, market["demander"])
+    quote_id = quote_on(platform, market, demand_id)
+    with platform.db.write() as s:
+        accept_quote(s, ctx=platform.ctx, principal=market["demander"].principal,
+                     quote_id=quote_id)  # fmt: skip
+    with platform.db.read() as s:
+        why = explain_demand(s, principal=market["provider"].principal, demand_id=demand_id)
+        assert why.demand.status == "matched" and len(why.matches) == 1
+        assert [q.id for q in list_quotes(s, principal=market["provider"].principal,
+                                          demand_id=demand_id)] == [quote_id]  # fmt: skip
+        with pytest.raises(NotFoundError):  # a rival never dealt on it
+            explain_demand(s, principal=market["rival"].principal, demand_id=demand_id)

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from sparecap.db.bulk import update_rows
-from sparecap.db.demands import Demand
+from sparecap.db.demands import Demand, Match, Quote
 from sparecap.db.models import Category
 from sparecap.domain.categories import AttributeField, AttributeValidationError, FieldType
 from sparecap.domain.clock import ensure_utc
@@ -208,11 +208,21 @@ def record_demand(
 
 
 def get_demand(session: Session, *, principal: Principal, demand_id: int) -> Demand:
-    """Its demander and staff see a demand always; providers see live ones, to quote on."""
+    """Its demander and staff see a demand always; providers see live ones, to quote on, and
+    the ones they quoted on or hold a match of, to follow their deal."""
     demand = session.get(Demand, demand_id)
-    if demand is None or not may_see(principal, demand):
+    if demand is None or not (may_see(principal, demand) or _in_deal(session, principal, demand)):
         raise NotFoundError(f"demand {demand_id} not found", code="unknown_demand")
     return demand
+
+
+def _in_deal(session: Session, principal: Principal, demand: Demand) -> bool:
+    if Role.PROVIDER not in principal.roles:
+        return False
+    me = principal.participant_id
+    quoted = select(Quote.id).where(Quote.demand_id == demand.id, Quote.provider_id == me)
+    matched = select(Match.id).where(Match.demand_id == demand.id, Match.provider_id == me)
+    return session.scalar(select(exists(quoted) | exists(matched))) or False
 
 
 def may_see(principal: Principal, demand: Demand) -> bool:
