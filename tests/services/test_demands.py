@@ -679,3 +679,23 @@ def test_a_provider_follows_the_demands_it_dealt_on_after_they_leave_the_market(
                                           demand_id=demand_id)] == [quote_id]  # fmt: skip
         with pytest.raises(NotFoundError):  # a rival never dealt on it
             explain_demand(s, principal=market["rival"].principal, demand_id=demand_id)
+
+
+def test_quotes_left_unanswered_expire_when_their_demand_leaves_the_market(
+    platform: Platform, market: dict
+) -> None:
+    taken = post(platform, market["demander"])
+    chosen, other = quote_on(platform, market, taken), quote_on(platform, market, taken, 3600)
+    gone = post(platform, market["demander"])
+    dropped = quote_on(platform, market, gone)
+    with platform.db.write() as s:
+        accept_quote(s, ctx=platform.ctx, principal=market["demander"].principal,
+                     quote_id=chosen)  # fmt: skip
+        change_demand(s, ctx=platform.ctx, principal=market["demander"].principal,
+                      demand_id=gone, event=DemandEvent.WITHDRAW)  # fmt: skip
+    with platform.db.read() as s:
+        statuses = {q: s.get(Quote, q).status for q in (chosen, other, dropped)}  # type: ignore[union-attr]
+        events = s.scalars(select(LedgerEntry.payload).where(
+            LedgerEntry.kind == "quote.event")).all()[-2:]  # fmt: skip
+    assert statuses == {chosen: "accepted", other: "expired", dropped: "expired"}
+    assert all('"event":"expire"' in e for e in events)

@@ -122,6 +122,7 @@ class QuoteStatus(StrEnum):
     DECLINED = "declined"
     COUNTERED = "countered"  # superseded by a counter-quote from the other side
     WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"  # its demand left the market (matched, closed, withdrawn) unanswered
 
 
 class QuoteSide(StrEnum):

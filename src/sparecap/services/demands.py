@@ -36,6 +36,7 @@ from sparecap.services.context import ServiceContext
 from sparecap.services.errors import ConflictError, InvalidInputError, NotFoundError
 from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
+from sparecap.services.quote_log import expire_unanswered_quotes
 from sparecap.services.search import MAX_RADIUS_KM
 
 MAX_QUANTITY = 10**9
@@ -305,6 +306,7 @@ def change_demand(
     demand = load_for_change(session, demand_id)
     apply_event(session, ctx, demand, event, actor_of(principal, demand))
     session.flush()
+    expire_unanswered_quotes(session, ctx, [demand.id])
     return demand
 
 
@@ -336,6 +338,11 @@ def add_matched(
         })  # fmt: skip
     for (demand, _, match), event in zip(matched, events, strict=True):
         record_demand(session, ctx, demand, event=event.value, actor_role=actor.value, **match)
+    full = [
+        d.id for (d, _, _), e in zip(matched, events, strict=True) if e is DemandEvent.MATCH_FULL
+    ]
+    if full:
+        expire_unanswered_quotes(session, ctx, full)
 
 
 def release_matched(
@@ -370,12 +377,12 @@ def expire_demands(session: Session, *, ctx: ServiceContext, limit: int = 1000) 
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    expired = 0
-    for demand in session.scalars(query):
+    expired = list(session.scalars(query))
+    for demand in expired:
         apply_event(session, ctx, demand, DemandEvent.EXPIRE, DemandActor.SYSTEM)
-        expired += 1
     session.flush()
-    return expired
+    expire_unanswered_quotes(session, ctx, [d.id for d in expired])
+    return len(expired)
 
 
 def remaining(demand: Demand) -> int:

@@ -27,7 +27,6 @@ from sparecap.domain.demands import (
     quantity_duration,
     resolve_quote,
 )
-from sparecap.domain.ledger.entries import pseudonym
 from sparecap.domain.money import MAX_MINOR
 from sparecap.services.bookings import BookingIn, create_booking
 from sparecap.services.candidates import rate_for
@@ -43,8 +42,8 @@ from sparecap.services.demands import (
 )
 from sparecap.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from sparecap.services.ids import Id
-from sparecap.services.ledger import append_entry
 from sparecap.services.principals import Principal, Role
+from sparecap.services.quote_log import record_quote
 from sparecap.services.resources import get_resource
 
 
@@ -140,7 +139,7 @@ def create_quote(
     what = _Capacity(resource.provider_id, resource.id, spec.unit_id, resource.currency)
     terms = _Terms(spec.price_minor, spec.quantity, Interval(start, end), spec.note)
     quote = _offer(session, ctx, demand, principal, what=what, terms=terms)
-    _record(session, ctx, quote, demand, "offer")
+    record_quote(session, ctx, quote, demand, "offer")
     return quote
 
 
@@ -198,35 +197,6 @@ def _offer(
     session.add(quote)
     session.flush()
     return quote
-
-
-def _record(
-    session: Session, ctx: ServiceContext, quote: Quote, demand: Demand, event: str
-) -> None:
-    salt = ctx.ledger_salt
-    append_entry(
-        session,
-        kind="quote.event",
-        subject=f"quote:{quote.id}",
-        at=ctx.clock.now(),
-        data={
-            "quote": quote.id,
-            "demand": quote.demand_id,
-            "parent": quote.parent_id,
-            "event": event,
-            "status": quote.status,
-            "resource": quote.resource_id,
-            "price_minor": quote.price_minor,
-            "currency": quote.currency,
-            "quantity": quote.quantity,
-            "start": quote.start_at.isoformat(),
-            "end": quote.end_at.isoformat(),
-            "author": pseudonym(salt, "participant", quote.author_id),
-            "provider": pseudonym(salt, "participant", quote.provider_id),
-            "demander": pseudonym(salt, "participant", demand.demander_id),
-            "booking": quote.booking_id,
-        },
-    )
 
 
 def _sides(principal: Principal, quote: Quote, demand: Demand) -> set[QuoteSide]:
@@ -287,7 +257,7 @@ def respond_to_quote(
     quote, demand = _load(session, ctx, principal, quote_id)
     _move(quote, demand, principal, event)
     quote.updated_at = ctx.clock.now()
-    _record(session, ctx, quote, demand, event.value)
+    record_quote(session, ctx, quote, demand, event.value)
     session.flush()
     return quote
 
@@ -310,8 +280,8 @@ def counter_quote(
     counter = _offer(
         session, ctx, demand, principal, what=_Capacity.of(quote), terms=terms, parent=quote
     )
-    _record(session, ctx, quote, demand, "countered")
-    _record(session, ctx, counter, demand, "counter")
+    record_quote(session, ctx, quote, demand, "countered")
+    record_quote(session, ctx, counter, demand, "counter")
     return counter
 
 
@@ -349,7 +319,7 @@ def accept_quote(
                   distance_km=None, cost=cost, created_at=now)  # fmt: skip
     session.add(match)
     session.flush()
-    _record(session, ctx, quote, demand, "accept")
+    record_quote(session, ctx, quote, demand, "accept")
     recorded = {"match": match.id, "quote": quote.id, "booking": booking.id, "cost": cost}
     acceptor = _acceptor(principal, quote, demand)
     add_matched(session, ctx, [(demand, quote.quantity, recorded)], acceptor)
