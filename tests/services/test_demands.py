@@ -468,6 +468,20 @@ def test_demands_expire_at_their_deadline_without_waiting_for_a_round(
         assert s.scalar(select(func.count()).select_from(MatchRound)) == 0
 
 
+def test_the_platforms_rounds_record_a_repeated_miss_once(platform: Platform, market: dict) -> None:
+    demand_id = post(platform, market["demander"], max_price_minor=10)
+    for _ in range(3):
+        match_round_once(platform)
+    with platform.db.write() as s:  # an operator's round records every miss
+        run_round(s, ctx=platform.ctx, principal=market["operator"].principal, spec=RoundIn())
+    with platform.db.read() as s:
+        why = explain_demand(s, principal=market["demander"].principal, demand_id=demand_id)
+        rounds = s.scalars(select(MatchRound.started_by).order_by(MatchRound.id)).all()
+    assert rounds == [None, None, None, market["operator"].id]
+    assert [u.reason for u in why.unmatched] == ["above_price_ceiling"] * 2
+    assert why.demand.last_reason == "above_price_ceiling"
+
+
 def test_only_operators_run_rounds(platform: Platform, market: dict) -> None:
     with platform.db.write() as s, pytest.raises(ForbiddenError):
         run_round(s, ctx=platform.ctx, principal=market["demander"].principal, spec=RoundIn())

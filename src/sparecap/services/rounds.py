@@ -148,7 +148,10 @@ def _batch(
     plan = plan_round(cands, weights=weights, provider_cap=cap)
     solved = time.perf_counter()
     rnd = _new_round(session, ctx, started_by, "batch", spec)
-    result = _write(session, ctx, rnd, cands, plan)
+    # The platform's own rounds run every few minutes: a demand that keeps missing for the
+    # same reason is recorded once, not in a row per round (10,000 open demands would add
+    # nearly three million rows a day); its explanation shows when the reason changes.
+    result = _write(session, ctx, rnd, cands, plan, repeat_misses=started_by is not None)
     rnd.solvers = {
         **plan.solvers,
         "phase_seconds": {
@@ -205,6 +208,8 @@ def _write(
     rnd: MatchRound,
     cands: dict[int, DemandCandidates],
     plan: Plan,
+    *,
+    repeat_misses: bool = True,
 ) -> RoundResult:
     result = RoundResult(rnd)
     lost = _take_all(session, ctx, result, cands, plan)
@@ -214,8 +219,10 @@ def _write(
         rnd.lost_races += lost[demand_id]
         if remaining(c.demand) > 0:
             unmatched.append((c, _reason(c, plan, lost[demand_id])))
+    # Read before set_last_reasons overwrites them.
+    new = [(c, r) for c, r in unmatched if repeat_misses or c.demand.last_reason != r.value]
     set_last_reasons(session, ((c.demand, reason.value) for c, reason in unmatched))
-    rows = [_unmatched_row(ctx, rnd, c, reason) for c, reason in unmatched]
+    rows = [_unmatched_row(ctx, rnd, c, reason) for c, reason in new]
     result.unmatched = insert_returning(session, Unmatched, rows)
     rnd.demands = len(cands)
     rnd.matched = len({m.demand_id for m in result.matches})
