@@ -65,13 +65,16 @@ def test_round_and_explain_from_the_command_line(platform: Platform, db_url: str
 
 
 def test_an_id_too_large_for_the_database_is_a_usage_error(db_url: str) -> None:
-    # SQLite stores 64-bit integers: a larger id was an OverflowError traceback.
-    huge = str(2**64)
-    for args in (
-        ["demand", "list", "--as", huge],
-        ["demand", "explain", huge, "--as", "1"],
-        ["demand", "round", "--as", huge],
-    ):
+    # SQLite stores 64-bit integers: a larger id was an OverflowError traceback. PostgreSQL's
+    # ids are 32-bit: a larger one was the driver's "integer out of range" as a traceback.
+    args_list = []
+    for huge in (str(2**64), str(2**31)):
+        args_list += [
+            ["demand", "list", "--as", huge],
+            ["demand", "explain", huge, "--as", "1"],
+            ["demand", "round", "--as", huge],
+        ]
+    for args in args_list:
         result = runner.invoke(app, [*args, "-d", db_url])
         assert result.exit_code == 2, result.output
         assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output

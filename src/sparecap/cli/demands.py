@@ -14,6 +14,7 @@ from sparecap.cli.common import DatabaseOpt, open_platform, service_errors
 from sparecap.cli.text import name, say, short_name
 from sparecap.domain.demands import DemandStatus
 from sparecap.services.demands import list_demands
+from sparecap.services.ids import MAX_ID
 from sparecap.services.matches import explain_demand
 from sparecap.services.participants import get_participant, principal_of
 from sparecap.services.principals import Principal
@@ -22,9 +23,8 @@ from sparecap.services.rounds import RoundIn, WeightsIn, run_round
 app = typer.Typer(help="Demand posts and matching rounds.", no_args_is_help=True)
 console = Console()
 
-# Ids are 64-bit in the database; a larger one is a usage error, not SQLite's OverflowError.
-MAX_ID = 2**63 - 1
-
+# Ids are taken as the API takes them (MAX_ID: 32-bit, as on PostgreSQL): a larger one is a
+# usage error, not the driver's "integer out of range" (or SQLite's OverflowError) as a traceback.
 AsOpt = Annotated[
     int,
     typer.Option(
