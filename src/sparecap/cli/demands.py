@@ -10,36 +10,23 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Column, Table
 
-from sparecap.cli.common import DatabaseOpt, open_platform, service_errors
+from sparecap.cli.common import (
+    AsOpt,
+    DatabaseOpt,
+    acting_as,
+    bad_input,
+    open_platform,
+    service_errors,
+)
 from sparecap.cli.text import name, say, short_name
 from sparecap.domain.demands import DemandStatus
 from sparecap.services.demands import list_demands
 from sparecap.services.ids import MAX_ID
 from sparecap.services.matches import explain_demand
-from sparecap.services.participants import get_participant, principal_of
-from sparecap.services.principals import Principal
 from sparecap.services.rounds import RoundIn, WeightsIn, run_round
 
 app = typer.Typer(help="Demand posts and matching rounds.", no_args_is_help=True)
 console = Console()
-
-# Ids are taken as the API takes them (MAX_ID: 32-bit, as on PostgreSQL): a larger one is a
-# usage error, not the driver's "integer out of range" (or SQLite's OverflowError) as a traceback.
-AsOpt = Annotated[
-    int,
-    typer.Option(
-        "--as", min=1, max=MAX_ID, help="Participant id to act as (its roles decide what it may do)"
-    ),
-]
-
-
-def _principal(session: object, participant_id: int) -> Principal:
-    return principal_of(get_participant(session, participant_id=participant_id))  # type: ignore[arg-type]
-
-
-def _problems(exc: ValidationError) -> str:
-    """Pydantic's refusal as the options it names: '--per-km: Input should be ...'."""
-    return "; ".join(f"--{str(e['loc'][-1]).replace('_', '-')}: {e['msg']}" for e in exc.errors())
 
 
 @app.command("list")
@@ -54,7 +41,7 @@ def list_(
         service_errors(),
         platform.db.read() as session,
     ):
-        rows = list_demands(session, principal=_principal(session, as_), status=status, limit=500)
+        rows = list_demands(session, principal=acting_as(session, as_), status=status, limit=500)
         # Fold, not ellipsis: a narrow terminal or a pipe (80 columns) must not cut values.
         headers = say("headers").split("|")
         table = Table(*(Column(h, overflow="fold") for h in headers))
@@ -80,7 +67,7 @@ def explain(
         service_errors(),
         platform.db.read() as session,
     ):
-        why = explain_demand(session, principal=_principal(session, as_), demand_id=demand_id)
+        why = explain_demand(session, principal=acting_as(session, as_), demand_id=demand_id)
         d = why.demand
         typer.echo(say("demand", id=d.id, status=name(d.status), done=d.matched_quantity,
                        quantity=d.quantity, unit=short_name(d.quantity_unit)))  # fmt: skip
@@ -114,9 +101,9 @@ def round_(  # noqa: PLR0917 - Typer reads options from positional parameters
             weights = WeightsIn(per_km=per_km, per_hour_late=per_hour_late)
             spec = RoundIn(category=category, fairness_share=fairness_share, weights=weights)
         except ValidationError as exc:
-            raise typer.BadParameter(_problems(exc)) from None
+            raise bad_input(exc) from None
         with platform.db.write() as session:
-            result = run_round(session, ctx=platform.ctx, principal=_principal(session, as_),
+            result = run_round(session, ctx=platform.ctx, principal=acting_as(session, as_),
                                spec=spec)  # fmt: skip
             rnd = result.round
             typer.echo(say("round", id=rnd.id, matched=rnd.matched, demands=rnd.demands,
