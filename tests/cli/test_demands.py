@@ -73,6 +73,10 @@ def test_an_id_too_large_for_the_database_is_a_usage_error(db_url: str) -> None:
             ["demand", "list", "--as", huge],
             ["demand", "explain", huge, "--as", "1"],
             ["demand", "round", "--as", huge],
+            ["demand", "withdraw", huge, "--as", "1"],
+            ["demand", "matches", "--as", "1", "--round", huge],
+            ["quote", "show", huge, "--as", "1"],
+            ["quote", "list", "1", "--as", huge],
         ]
     for args in args_list:
         result = runner.invoke(app, [*args, "-d", db_url])
@@ -127,6 +131,8 @@ def test_a_mistyped_sqlite_path_is_refused_not_created(tmp_path: Path) -> None:
         ["demand", "list", "--as", "1"],
         ["demand", "explain", "1", "--as", "1"],
         ["demand", "round", "--as", "1"],
+        ["demand", "close", "1", "--as", "1"],
+        ["quote", "accept", "1", "--as", "1"],
     ):
         result = runner.invoke(app, [*args, "-d", f"sqlite:///{path}"])
         assert result.exit_code == 2, result.output
