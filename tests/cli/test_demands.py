@@ -65,13 +65,20 @@ def test_round_and_explain_from_the_command_line(platform: Platform, db_url: str
 
 
 def test_an_id_too_large_for_the_database_is_a_usage_error(db_url: str) -> None:
-    # SQLite stores 64-bit integers: a larger id was an OverflowError traceback.
-    huge = str(2**64)
-    for args in (
-        ["demand", "list", "--as", huge],
-        ["demand", "explain", huge, "--as", "1"],
-        ["demand", "round", "--as", huge],
-    ):
+    # SQLite stores 64-bit integers: a larger id was an OverflowError traceback. PostgreSQL's
+    # ids are 32-bit: a larger one was the driver's "integer out of range" as a traceback.
+    args_list = []
+    for huge in (str(2**64), str(2**31)):
+        args_list += [
+            ["demand", "list", "--as", huge],
+            ["demand", "explain", huge, "--as", "1"],
+            ["demand", "round", "--as", huge],
+            ["demand", "withdraw", huge, "--as", "1"],
+            ["demand", "matches", "--as", "1", "--round", huge],
+            ["quote", "show", huge, "--as", "1"],
+            ["quote", "list", "1", "--as", huge],
+        ]
+    for args in args_list:
         result = runner.invoke(app, [*args, "-d", db_url])
         assert result.exit_code == 2, result.output
         assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
@@ -124,6 +131,8 @@ def test_a_mistyped_sqlite_path_is_refused_not_created(tmp_path: Path) -> None:
         ["demand", "list", "--as", "1"],
         ["demand", "explain", "1", "--as", "1"],
         ["demand", "round", "--as", "1"],
+        ["demand", "close", "1", "--as", "1"],
+        ["quote", "accept", "1", "--as", "1"],
     ):
         result = runner.invoke(app, [*args, "-d", f"sqlite:///{path}"])
         assert result.exit_code == 2, result.output

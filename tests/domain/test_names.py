@@ -10,12 +10,13 @@ from enum import StrEnum
 import pytest
 
 from sparecap.domain.bookings import Status as BookingStatus
-from sparecap.domain.demands import DemandStatus, QuantityUnit, UnmatchedReason
+from sparecap.domain.demands import DemandStatus, QuantityUnit, QuoteStatus, UnmatchedReason
 from sparecap.domain.names import (
     BOOKING_STATUSES,
     DEMAND_STATUSES,
     LANGUAGES,
     QUANTITY_UNITS,
+    QUOTE_STATUSES,
     REASON_EXPLANATIONS,
     REASONS,
     Text,
@@ -29,6 +30,7 @@ TABLES: list[tuple[type[StrEnum], Mapping[str, Text]]] = [
     (DemandStatus, DEMAND_STATUSES),
     (BookingStatus, BOOKING_STATUSES),
     (QuantityUnit, QUANTITY_UNITS),
+    (QuoteStatus, QUOTE_STATUSES),
     (UnmatchedReason, REASONS),
     (UnmatchedReason, REASON_EXPLANATIONS),
 ]

@@ -1,21 +1,26 @@
-"""What every `sparecap` command shares: the --database option, opening the platform, and
-turning refusals into a message and an exit status instead of a traceback."""
+"""What every `sparecap` command shares: the --database and --as options, opening the platform,
+and turning refusals and bad input into a message and an exit status instead of a traceback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session
 
 from sparecap.bootstrap import Platform, Settings, build_platform
 from sparecap.cli.text import refusal, say
 from sparecap.services.errors import ServiceError
+from sparecap.services.ids import MAX_ID
+from sparecap.services.participants import get_participant, principal_of
+from sparecap.services.principals import Principal
 
 err = Console(stderr=True)
 
@@ -23,6 +28,38 @@ DatabaseOpt = Annotated[
     str | None,
     typer.Option("--database", "-d", help="Database URL (default: SPARECAP_DATABASE_URL)"),
 ]
+
+# Ids are taken as the API takes them (MAX_ID: 32-bit, as on PostgreSQL): a larger one is a
+# usage error, not the driver's "integer out of range" (or SQLite's OverflowError) as a traceback.
+AsOpt = Annotated[
+    int,
+    typer.Option(
+        "--as", min=1, max=MAX_ID, help="Participant id to act as (its roles decide what it may do)"
+    ),
+]
+
+
+def acting_as(session: Session, participant_id: int) -> Principal:
+    """The participant the command acts as, with its roles, as an API key would make it."""
+    return principal_of(get_participant(session, participant_id=participant_id))
+
+
+def bad_input(exc: ValidationError, options: Mapping[str, str] | None = None) -> typer.BadParameter:
+    """Pydantic's refusal as one line naming the options: '--per-km: Input should be ...'.
+
+    A field is named by its option (`options` maps the fields whose option is not the field's
+    name in kebab case); a rule across fields has no field and reads as its message alone.
+    """
+    named = options or {}
+    parts = []
+    for e in exc.errors():
+        message = e["msg"].removeprefix("Value error, ")
+        if e["loc"]:
+            field = str(e["loc"][-1])
+            option = named.get(field, "--" + field.replace("_", "-"))
+            message = f"{option}: {message}"
+        parts.append(message)
+    return typer.BadParameter("; ".join(parts))
 
 
 def settings_for(database: str | None) -> Settings:

@@ -1,4 +1,5 @@
-"""What the `demand` and `match` commands and the shared error lines say, in English and zh-CN.
+"""What the `demand`, `quote` and `match` commands and the shared error lines say, in English
+and zh-CN.
 
 The language follows the locale, as command-line tools do: SPARECAP_LANG if set, else the
 first of LC_ALL, LC_MESSAGES and LANG that is set (POSIX order); a value starting with "zh"
@@ -14,6 +15,7 @@ from sparecap.domain.names import (
     BOOKING_STATUSES,
     DEMAND_STATUSES,
     QUANTITY_UNITS,
+    QUOTE_STATUSES,
     REASONS,
     names_in,
 )
@@ -39,6 +41,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "time_limit": "--time-limit must be a positive number of seconds",
         "index_one": "--index {index} is out of range: {name} holds one problem",
         "index_many": "--index {index} is out of range: {name} holds {count} problems (0-based)",
+        "why": "unmatched: {reason}: {message}",
+        "match_row": "match {id} on demand {demand} ({via}): booking {booking} on unit {unit}, "
+        "{quantity} for {price} {currency}, {window}",
+        "via_round": "round {id}",
+        "via_quote": "quote {id}",
+        "round_row": "round {id} ({kind}, {at}): {matched}/{demands} demands matched, "
+        "objective {objective}, lost races {lost}",
+        "no_matches": "no matches",
+        "no_rounds": "no rounds",
+        "no_quotes": "no quotes",
+        "quote": "quote {id} on demand {demand} by participant {author}: {status}, "
+        "resource {resource}, unit {unit}, {quantity} for {price} {currency}, {window}",
+        "any_unit": "any",
+        "counters": "  counters quote {parent}",
+        "booked": "  booking {booking}",
+        "note": "  note: {note}",
+        "attr_pair": "--attr: expected key=value, got {value!r}",
+        "attr_json": "--attributes: expected a JSON object ({reason})",
     },
     "zh-CN": {
         "cannot_open": "无法打开数据库：",
@@ -58,14 +78,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "time_limit": "--time-limit 必须是正的秒数",
         "index_one": "--index {index} 超出范围：{name} 只有一个问题",
         "index_many": "--index {index} 超出范围：{name} 有 {count} 个问题（从 0 起编号）",
+        "why": "未撮合：{reason}：{message}",
+        "match_row": "撮合 {id}（需求 {demand}，{via}）：预订 {booking}，单元 {unit}，"
+        "数量 {quantity}，价格 {price} {currency}，{window}",
+        "via_round": "第 {id} 轮",
+        "via_quote": "报价 {id}",
+        "round_row": "第 {id} 轮（{kind}，{at}）：{demands} 个需求中撮合 {matched} 个，"
+        "目标值 {objective}，抢占失败 {lost} 次",
+        "no_matches": "没有撮合",
+        "no_rounds": "没有撮合轮次",
+        "no_quotes": "没有报价",
+        "quote": "报价 {id}（需求 {demand}，由参与者 {author} 提出）：{status}，"
+        "资源 {resource}，单元 {unit}，数量 {quantity}，总价 {price} {currency}，{window}",
+        "any_unit": "任意",
+        "counters": "  针对报价 {parent} 的还价",
+        "booked": "  预订 {booking}",
+        "note": "  备注：{note}",
+        "attr_pair": "--attr：应为 键=值 的形式，收到 {value!r}",
+        "attr_json": "--attributes：应为 JSON 对象（{reason}）",
     },
 }
 
-# Demand statuses, quantity units and the reasons a round gives for a miss (docs/matching.md).
-# Booking statuses too: an explanation says which one ended a lapsed match.
-NAMES_ZH: dict[str, str] = names_in(
-    "zh-CN", DEMAND_STATUSES, BOOKING_STATUSES, QUANTITY_UNITS, REASONS
-)
+# Demand and quote statuses, quantity units and the reasons a round gives for a miss
+# (docs/matching.md). Booking statuses too: an explanation says which one ended a lapsed match.
+# And the two kinds of round.
+NAMES_ZH: dict[str, str] = {
+    **names_in("zh-CN", DEMAND_STATUSES, BOOKING_STATUSES, QUOTE_STATUSES, QUANTITY_UNITS, REASONS),
+    "batch": "批量",
+    "instant": "即时",
+}
 
 # The refusals these commands meet; others keep their English message alone.
 ERRORS_ZH: dict[str, str] = {
@@ -82,6 +123,17 @@ ERRORS_ZH: dict[str, str] = {
     "invalid_attributes": "属性与类别不符",
     "demand_not_live": "需求已不在撮合中",
     "invalid_transition": "不允许的状态变更",
+    "forbidden_transition": "无权进行此状态变更",
+    "quote_closed": "报价已结束",
+    "unknown_resource": "资源不存在",
+    "unknown_unit": "单元不存在",
+    "wrong_category": "资源类别与需求不符",
+    "currency_mismatch": "币种与需求不符",
+    "quantity_exceeds_demand": "数量超出需求",
+    "not_splittable": "需求不可拆分",
+    "below_min_lot": "低于最小批量",
+    "capacity_conflict": "产能已被占用",
+    "resource_inactive": "资源已停用",
 }
 
 

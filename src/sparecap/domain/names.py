@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sparecap.domain.bookings import Status as BookingStatus
-from sparecap.domain.demands import DemandStatus, QuantityUnit, UnmatchedReason
+from sparecap.domain.demands import DemandStatus, QuantityUnit, QuoteStatus, UnmatchedReason
 
 LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
 
@@ -36,6 +36,14 @@ BOOKING_STATUSES: Mapping[str, Text] = {
     BookingStatus.EXPIRED: {"en": "expired", "zh-CN": "已过期"},
     BookingStatus.CANCELLED: {"en": "cancelled", "zh-CN": "已取消"},
     BookingStatus.NO_SHOW: {"en": "no-show", "zh-CN": "未到场"},
+}
+
+QUOTE_STATUSES: Mapping[str, Text] = {
+    QuoteStatus.OFFERED: {"en": "offered", "zh-CN": "待回应"},
+    QuoteStatus.ACCEPTED: {"en": "accepted", "zh-CN": "已接受"},
+    QuoteStatus.DECLINED: {"en": "declined", "zh-CN": "已拒绝"},
+    QuoteStatus.COUNTERED: {"en": "countered", "zh-CN": "已还价"},
+    QuoteStatus.WITHDRAWN: {"en": "withdrawn", "zh-CN": "已撤回"},
 }
 
 QUANTITY_UNITS: Mapping[str, Text] = {
