@@ -44,6 +44,7 @@ QUOTE_STATUSES: Mapping[str, Text] = {
     QuoteStatus.DECLINED: {"en": "declined", "zh-CN": "已拒绝"},
     QuoteStatus.COUNTERED: {"en": "countered", "zh-CN": "已还价"},
     QuoteStatus.WITHDRAWN: {"en": "withdrawn", "zh-CN": "已撤回"},
+    QuoteStatus.EXPIRED: {"en": "expired", "zh-CN": "已失效"},
 }
 
 QUANTITY_UNITS: Mapping[str, Text] = {
