@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -298,3 +299,24 @@ def test_ids_and_offsets_past_the_columns_are_refused_everywhere(
     for path in ("bookings", "resources", "participants"):
         assert api.get(f"/v1/{path}", who, offset=2**64).status_code == 422, path
     assert count(platform, Booking) == 0
+
+
+def test_a_body_over_the_cap_is_refused_before_it_is_read_whole(
+    api: Api, people: dict[str, Party], platform: Platform
+) -> None:
+    headers = {"Authorization": f"Bearer {people['provider'].key}", "Idempotency-Key": "big",
+               "Content-Type": "application/json"}  # fmt: skip
+    big = json.dumps({**charger_spec(), "description": "x" * (2 * 1024 * 1024)}).encode()
+    declared = api.client.post("/v1/resources", headers=headers, content=big)
+    # Without a declared length (chunked), the cap applies as the body arrives.
+    chunked = api.client.post(
+        "/v1/resources",
+        headers=headers,
+        content=(big[i : i + 65536] for i in range(0, len(big), 65536)),
+    )
+    for r in (declared, chunked):
+        assert (r.status_code, r.json()["error"]["code"]) == (413, "body_too_large")
+    assert count(platform, Resource) == 0
+    small = api.client.post("/v1/resources", headers={**headers, "Idempotency-Key": "small"},
+                            content=json.dumps(charger_spec()).encode())  # fmt: skip
+    assert small.status_code == 201, small.text

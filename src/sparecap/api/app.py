@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sparecap import __version__
+from sparecap.api.body_limit import BodyLimit
 from sparecap.api.errors import install_error_handlers
 from sparecap.api.routes import (
     bookings,
@@ -48,6 +49,7 @@ def create_app(platform: Platform, *, background: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.add_middleware(BodyLimit)
     install_error_handlers(app)
     for router in (
         status.router,
