@@ -77,6 +77,9 @@ def test_an_id_too_large_for_the_database_is_a_usage_error(db_url: str) -> None:
             ["demand", "matches", "--as", "1", "--round", huge],
             ["quote", "show", huge, "--as", "1"],
             ["quote", "list", "1", "--as", huge],
+            ["money", "pay", huge, "--as", "1"],
+            ["money", "top-up", "100", "--as", huge],
+            ["money", "statement", huge, "--start", "2026-01-01", "--end", "2026-02-01"],
         ]
     for args in args_list:
         result = runner.invoke(app, [*args, "-d", db_url])

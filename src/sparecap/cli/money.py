@@ -17,23 +17,24 @@ from rich.table import Table
 
 from sparecap.bootstrap import Platform
 from sparecap.bootstrap.scheduler import settle_once
-from sparecap.cli.common import DatabaseOpt, err, open_platform, service_errors
+from sparecap.cli.common import AsOpt, DatabaseOpt, acting_as, err, open_platform, service_errors
 from sparecap.services import payments, statements
 from sparecap.services.errors import InvalidInputError
-from sparecap.services.participants import get_participant, principal_of
+from sparecap.services.ids import MAX_ID
 from sparecap.services.principals import Principal
 from sparecap.services.reconcile import reconcile
 
 app = typer.Typer(help="Money: payments, payouts, settlement, statements, reconciliation.")
 console = Console()
 
-AsOpt = Annotated[int, typer.Option("--as", help="Act as this participant id")]
+# Ids within the columns' range (services/ids.py), so a huge one is a usage error.
+IdArg = Annotated[int, typer.Argument(min=1, max=MAX_ID)]
 CurrencyOpt = Annotated[str, typer.Option(help="ISO currency, e.g. CNY")]
 
 
 def _principal(platform: Platform, participant_id: int) -> Principal:
     with platform.db.read() as session:
-        return principal_of(get_participant(session, participant_id=participant_id))
+        return acting_as(session, participant_id)
 
 
 def _show(payment_id: int, status: str, amount: int, currency: str) -> None:
@@ -42,7 +43,7 @@ def _show(payment_id: int, status: str, amount: int, currency: str) -> None:
 
 @app.command("pay")
 def pay(
-    booking: int,
+    booking: IdArg,
     participant: AsOpt,
     method: Annotated[str, typer.Option(help="'wallet' or a provider, e.g. sandbox")] = "wallet",
     instrument: Annotated[str, typer.Option(help="card token; sandbox:ok|decline|late")] = "",
@@ -104,7 +105,7 @@ def settle(database: DatabaseOpt = None) -> None:
 
 @app.command("statement")
 def statement(  # noqa: PLR0917 (Typer reads the options from the signature)
-    participant: int,
+    participant: IdArg,
     start: Annotated[datetime, typer.Option(help="period start (UTC)")],
     end: Annotated[datetime, typer.Option(help="period end (UTC), exclusive")],
     currency: CurrencyOpt = "CNY",
