@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sparecap.bootstrap import Platform, Settings, build_platform
 from sparecap.cli.text import refusal, say
+from sparecap.services.context import ServiceContext
 from sparecap.services.errors import ServiceError
 from sparecap.services.ids import MAX_ID
 from sparecap.services.participants import get_participant, principal_of
@@ -37,6 +39,25 @@ AsOpt = Annotated[
         "--as", min=1, max=MAX_ID, help="Participant id to act as (its roles decide what it may do)"
     ),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Acting:
+    session: Session
+    ctx: ServiceContext
+    who: Principal
+
+
+@contextmanager
+def acting(database: str | None, as_: int, *, write: bool = False) -> Iterator[Acting]:
+    """A session on an existing market, acting as participant `as_`. A refusal exits 1 and
+    a write rolls back whole; print after the block, once the write has committed."""
+    with (
+        open_platform(database, create=False) as platform,
+        service_errors(),
+        platform.db.write() if write else platform.db.read() as session,
+    ):
+        yield Acting(session, platform.ctx, acting_as(session, as_))
 
 
 def acting_as(session: Session, participant_id: int) -> Principal:

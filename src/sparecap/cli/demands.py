@@ -5,6 +5,7 @@ the use case the HTTP API calls, acting as a participant whose roles decide."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,14 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Column, Table
 
-from sparecap.cli.common import (
-    AsOpt,
-    DatabaseOpt,
-    acting_as,
-    bad_input,
-    open_platform,
-    service_errors,
-)
+from sparecap.cli.common import AsOpt, DatabaseOpt, acting, bad_input
 from sparecap.cli.text import language, name, say, short_name
 from sparecap.db.demands import Demand, Match
 from sparecap.domain.demands import DemandEvent, DemandStatus, QuantityUnit
@@ -41,12 +35,8 @@ def list_(
     database: DatabaseOpt = None,
 ) -> None:
     """Demands the participant may see, one per line."""
-    with (
-        open_platform(database, create=False) as platform,
-        service_errors(),
-        platform.db.read() as session,
-    ):
-        rows = list_demands(session, principal=acting_as(session, as_), status=status, limit=500)
+    with acting(database, as_) as a:
+        rows = list_demands(a.session, principal=a.who, status=status, limit=500)
         # Fold, not ellipsis: a narrow terminal or a pipe (80 columns) must not cut values.
         headers = say("headers").split("|")
         table = Table(*(Column(h, overflow="fold") for h in headers))
@@ -67,12 +57,8 @@ def explain(
     database: DatabaseOpt = None,
 ) -> None:
     """A demand's matches with their cost breakdown, and why rounds missed it."""
-    with (
-        open_platform(database, create=False) as platform,
-        service_errors(),
-        platform.db.read() as session,
-    ):
-        why = explain_demand(session, principal=acting_as(session, as_), demand_id=demand_id)
+    with acting(database, as_) as a:
+        why = explain_demand(a.session, principal=a.who, demand_id=demand_id)
         typer.echo(demand_line(why.demand))
         for m in why.matches:
             for line in match_lines(m):
@@ -114,23 +100,20 @@ def round_(  # noqa: PLR0917 - Typer reads options from positional parameters
     database: DatabaseOpt = None,
 ) -> None:
     """Run a batch round now (operators): hold the matches, record why the rest missed."""
-    with open_platform(database, create=False) as platform, service_errors():
-        try:
-            weights = WeightsIn(per_km=per_km, per_hour_late=per_hour_late)
-            spec = RoundIn(category=category, fairness_share=fairness_share, weights=weights)
-        except ValidationError as exc:
-            raise bad_input(exc) from None
-        with platform.db.write() as session:
-            result = run_round(session, ctx=platform.ctx, principal=acting_as(session, as_),
-                               spec=spec)  # fmt: skip
-            rnd = result.round
-            typer.echo(say("round", id=rnd.id, matched=rnd.matched, demands=rnd.demands,
-                           objective=rnd.objective, lost=rnd.lost_races))  # fmt: skip
-            reasons: dict[str, int] = {}
-            for u in result.unmatched:
-                reasons[u.reason] = reasons.get(u.reason, 0) + 1
-            for reason, count in sorted(reasons.items()):
-                typer.echo(say("miss_count", reason=name(reason), count=count))
+    try:
+        weights = WeightsIn(per_km=per_km, per_hour_late=per_hour_late)
+        spec = RoundIn(category=category, fairness_share=fairness_share, weights=weights)
+    except ValidationError as exc:
+        raise bad_input(exc) from None
+    with acting(database, as_, write=True) as a:
+        result = run_round(a.session, ctx=a.ctx, principal=a.who, spec=spec)
+        rnd = result.round
+        lines = [say("round", id=rnd.id, matched=rnd.matched, demands=rnd.demands,
+                     objective=rnd.objective, lost=rnd.lost_races)]  # fmt: skip
+        misses = Counter(u.reason for u in result.unmatched)
+        lines += [say("miss_count", reason=name(r), count=n) for r, n in sorted(misses.items())]
+    for line in lines:
+        typer.echo(line)
 
 
 # DemandIn's fields whose option is not the field's name.
@@ -186,11 +169,9 @@ def post(  # noqa: PLR0917 - Typer reads options from positional parameters
         spec = DemandIn.model_validate(fields)
     except ValidationError as exc:
         raise bad_input(exc, POST_OPTIONS) from None
-    with open_platform(database, create=False) as platform, service_errors():
-        with platform.db.write() as session:
-            who = acting_as(session, as_)
-            line = demand_line(post_demand(session, ctx=platform.ctx, principal=who, spec=spec))
-        typer.echo(line)
+    with acting(database, as_, write=True) as a:
+        line = demand_line(post_demand(a.session, ctx=a.ctx, principal=a.who, spec=spec))
+    typer.echo(line)
 
 
 def _attributes(pairs: list[str] | None, text: str | None) -> dict[str, Any]:
@@ -216,12 +197,11 @@ def _attributes(pairs: list[str] | None, text: str | None) -> dict[str, Any]:
 
 
 def _change(demand_id: int, as_: int, event: DemandEvent, database: str | None) -> None:
-    with open_platform(database, create=False) as platform, service_errors():
-        with platform.db.write() as session:
-            demand = change_demand(session, ctx=platform.ctx, principal=acting_as(session, as_),
-                                   demand_id=demand_id, event=event)  # fmt: skip
-            line = demand_line(demand)
-        typer.echo(line)
+    with acting(database, as_, write=True) as a:
+        demand = change_demand(a.session, ctx=a.ctx, principal=a.who, demand_id=demand_id,
+                               event=event)  # fmt: skip
+        line = demand_line(demand)
+    typer.echo(line)
 
 
 DemandArg = Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The demand")]
@@ -254,20 +234,19 @@ def match_(
         weights = WeightsIn(per_km=per_km, per_hour_late=per_hour_late)
     except ValidationError as exc:
         raise bad_input(exc) from None
-    with open_platform(database, create=False) as platform, service_errors():
-        with platform.db.write() as session:
-            result = instant_match(session, ctx=platform.ctx, principal=acting_as(session, as_),
-                                   demand_id=demand_id, weights=weights)  # fmt: skip
-            rnd = result.round
-            lines = [say("round", id=rnd.id, matched=rnd.matched, demands=rnd.demands,
-                         objective=rnd.objective, lost=rnd.lost_races)]  # fmt: skip
-            for m in result.matches:
-                lines += match_lines(m)
-            for u in result.unmatched:
-                sentence = reason_message(u.reason)[language()]
-                lines.append(say("why", reason=name(u.reason), message=sentence))
-        for line in lines:
-            typer.echo(line)
+    with acting(database, as_, write=True) as a:
+        result = instant_match(a.session, ctx=a.ctx, principal=a.who, demand_id=demand_id,
+                               weights=weights)  # fmt: skip
+        rnd = result.round
+        lines = [say("round", id=rnd.id, matched=rnd.matched, demands=rnd.demands,
+                     objective=rnd.objective, lost=rnd.lost_races)]  # fmt: skip
+        for m in result.matches:
+            lines += match_lines(m)
+        for u in result.unmatched:
+            sentence = reason_message(u.reason)[language()]
+            lines.append(say("why", reason=name(u.reason), message=sentence))
+    for line in lines:
+        typer.echo(line)
 
 
 @app.command()
@@ -282,13 +261,9 @@ def matches(
     database: DatabaseOpt = None,
 ) -> None:
     """Matches the participant is party to (its demands, its capacity); all for staff."""
-    with (
-        open_platform(database, create=False) as platform,
-        service_errors(),
-        platform.db.read() as session,
-    ):
-        rows = list_matches(session, principal=acting_as(session, as_), demand_id=demand,
-                            round_id=round_id, limit=500)  # fmt: skip
+    with acting(database, as_) as a:
+        rows = list_matches(a.session, principal=a.who, demand_id=demand, round_id=round_id,
+                            limit=500)  # fmt: skip
         for m in rows:
             via = (
                 say("via_round", id=m.round_id)
@@ -308,12 +283,8 @@ def matches(
 @app.command()
 def rounds(as_: AsOpt, database: DatabaseOpt = None) -> None:
     """Matching rounds, newest first, with what they matched (operators, auditors)."""
-    with (
-        open_platform(database, create=False) as platform,
-        service_errors(),
-        platform.db.read() as session,
-    ):
-        rows = list_rounds(session, principal=acting_as(session, as_), limit=500)
+    with acting(database, as_) as a:
+        rows = list_rounds(a.session, principal=a.who, limit=500)
         for r in rows:
             typer.echo(say("round_row", id=r.id, kind=short_name(r.kind),
                            at=r.created_at.isoformat(), matched=r.matched, demands=r.demands,

@@ -11,14 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from sparecap.cli.common import (
-    AsOpt,
-    DatabaseOpt,
-    acting_as,
-    bad_input,
-    open_platform,
-    service_errors,
-)
+from sparecap.cli.common import AsOpt, DatabaseOpt, acting, bad_input
 from sparecap.cli.demands import match_lines, window
 from sparecap.cli.text import name, say
 from sparecap.db.demands import Quote
@@ -82,13 +75,11 @@ def create(  # noqa: PLR0917 - Typer reads options from positional parameters
     """Quote on a demand with one of your resources (providers; operators for anyone's)."""
     spec = _valid(negotiation.QuoteIn, resource_id=resource, unit_id=unit, price_minor=price,
                   quantity=quantity, start=start, end=end, note=note)  # fmt: skip
-    with open_platform(database, create=False) as platform, service_errors():
-        with platform.db.write() as session:
-            quote = negotiation.create_quote(session, ctx=platform.ctx,
-                                             principal=acting_as(session, as_),
-                                             demand_id=demand_id, spec=spec)  # fmt: skip
-            lines = quote_lines(quote)
-        _echo(lines)
+    with acting(database, as_, write=True) as a:
+        quote = negotiation.create_quote(a.session, ctx=a.ctx, principal=a.who,
+                                         demand_id=demand_id, spec=spec)  # fmt: skip
+        lines = quote_lines(quote)
+    _echo(lines)
 
 
 @app.command("list")
@@ -98,14 +89,9 @@ def list_(
     database: DatabaseOpt = None,
 ) -> None:
     """A demand's quotes: all for its demander and staff, a provider's own otherwise."""
-    with (
-        open_platform(database, create=False) as platform,
-        service_errors(),
-        platform.db.read() as session,
-    ):
-        who = acting_as(session, as_)
-        get_demand(session, principal=who, demand_id=demand_id)  # as the API: may it see it
-        rows = negotiation.list_quotes(session, principal=who, demand_id=demand_id)
+    with acting(database, as_) as a:
+        get_demand(a.session, principal=a.who, demand_id=demand_id)  # as the API: may it see it
+        rows = negotiation.list_quotes(a.session, principal=a.who, demand_id=demand_id)
         for q in rows:
             _echo(quote_lines(q))
         if not rows:
@@ -115,12 +101,8 @@ def list_(
 @app.command()
 def show(quote_id: QuoteArg, as_: AsOpt, database: DatabaseOpt = None) -> None:
     """One quote (its two sides; staff)."""
-    with (
-        open_platform(database, create=False) as platform,
-        service_errors(),
-        platform.db.read() as session,
-    ):
-        quote = negotiation.get_quote(session, principal=acting_as(session, as_), quote_id=quote_id)
+    with acting(database, as_) as a:
+        quote = negotiation.get_quote(a.session, principal=a.who, quote_id=quote_id)
         _echo(quote_lines(quote))
 
 
@@ -138,35 +120,29 @@ def counter(  # noqa: PLR0917 - Typer reads options from positional parameters
     """Answer a quote with new terms (the side that did not write it): a new quote."""
     spec = _valid(negotiation.CounterIn, price_minor=price, quantity=quantity, start=start,
                   end=end, note=note)  # fmt: skip
-    with open_platform(database, create=False) as platform, service_errors():
-        with platform.db.write() as session:
-            quote = negotiation.counter_quote(session, ctx=platform.ctx,
-                                              principal=acting_as(session, as_),
-                                              quote_id=quote_id, spec=spec)  # fmt: skip
-            lines = quote_lines(quote)
-        _echo(lines)
+    with acting(database, as_, write=True) as a:
+        quote = negotiation.counter_quote(a.session, ctx=a.ctx, principal=a.who,
+                                          quote_id=quote_id, spec=spec)  # fmt: skip
+        lines = quote_lines(quote)
+    _echo(lines)
 
 
 @app.command()
 def accept(quote_id: QuoteArg, as_: AsOpt, database: DatabaseOpt = None) -> None:
     """Accept a quote (the side that did not write it): book it in the demander's name."""
-    with open_platform(database, create=False) as platform, service_errors():
-        with platform.db.write() as session:
-            quote, match = negotiation.accept_quote(session, ctx=platform.ctx,
-                                                    principal=acting_as(session, as_),
-                                                    quote_id=quote_id)  # fmt: skip
-            lines = quote_lines(quote) + match_lines(match)
-        _echo(lines)
+    with acting(database, as_, write=True) as a:
+        quote, match = negotiation.accept_quote(a.session, ctx=a.ctx, principal=a.who,
+                                                quote_id=quote_id)  # fmt: skip
+        lines = quote_lines(quote) + match_lines(match)
+    _echo(lines)
 
 
 def _respond(quote_id: int, as_: int, event: QuoteEvent, database: str | None) -> None:
-    with open_platform(database, create=False) as platform, service_errors():
-        with platform.db.write() as session:
-            quote = negotiation.respond_to_quote(session, ctx=platform.ctx,
-                                                 principal=acting_as(session, as_),
-                                                 quote_id=quote_id, event=event)  # fmt: skip
-            lines = quote_lines(quote)
-        _echo(lines)
+    with acting(database, as_, write=True) as a:
+        quote = negotiation.respond_to_quote(a.session, ctx=a.ctx, principal=a.who,
+                                             quote_id=quote_id, event=event)  # fmt: skip
+        lines = quote_lines(quote)
+    _echo(lines)
 
 
 @app.command()
