@@ -330,3 +330,14 @@ def test_every_miss_says_why_in_english_and_chinese(
     assert [u["message"] for u in why["unmatched"]] == [said, said]
     schema = api.client.get("/openapi.json").json()["components"]["schemas"]["UnmatchedOut"]
     assert "message" in schema["required"]
+
+
+def test_an_event_the_route_does_not_take_is_a_stable_422(
+    api: Api, people: dict[str, Party]
+) -> None:
+    # One code, one status: invalid_transition is 409 (the state forbids it); an event that
+    # is the engine's to make, or has its own call, is 422 unsupported_event.
+    d = api.post("/v1/demands", people["demander"], demand_body()).json()
+    for event in ("match_full", "expire", "reopen"):
+        r = api.post(f"/v1/demands/{d['id']}/{event}", people["demander"], {})
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "unsupported_event"), event

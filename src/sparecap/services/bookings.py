@@ -661,7 +661,7 @@ def _apply(
     except TransitionError as exc:
         raise ConflictError(str(exc), code=exc.code) from exc
     if transition.target is None:
-        raise InvalidInputError(f"{event} needs its own call", code="invalid_transition")
+        raise InvalidInputError(f"{event} needs its own call", code="unsupported_event")
     now = ctx.clock.now()
     booking.status = transition.target.value
     booking.updated_at = now

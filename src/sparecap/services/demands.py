@@ -302,7 +302,7 @@ def change_demand(
 ) -> Demand:
     """Withdraw or close a demand (its demander or an operator)."""
     if event not in (DemandEvent.WITHDRAW, DemandEvent.CLOSE):
-        raise InvalidInputError(f"{event} is the engine's to make", code="invalid_transition")
+        raise InvalidInputError(f"{event} is the engine's to make", code="unsupported_event")
     demand = load_for_change(session, demand_id)
     apply_event(session, ctx, demand, event, actor_of(principal, demand))
     session.flush()

@@ -253,7 +253,7 @@ def respond_to_quote(
 ) -> Quote:
     """Decline or withdraw a quote (accept and counter have their own use cases)."""
     if event not in (QuoteEvent.DECLINE, QuoteEvent.WITHDRAW):
-        raise InvalidInputError(f"{event} needs its own call", code="invalid_transition")
+        raise InvalidInputError(f"{event} needs its own call", code="unsupported_event")
     quote, demand = _load(session, ctx, principal, quote_id)
     _move(quote, demand, principal, event)
     quote.updated_at = ctx.clock.now()
