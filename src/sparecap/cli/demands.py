@@ -16,7 +16,7 @@ from rich.table import Column, Table
 
 from sparecap.cli.common import AsOpt, DatabaseOpt, acting, bad_input
 from sparecap.cli.text import language, name, say, short_name
-from sparecap.db.demands import Demand, Match
+from sparecap.db.demands import Demand, Match, MatchRound
 from sparecap.domain.demands import DemandEvent, DemandStatus, QuantityUnit
 from sparecap.domain.names import reason_message
 from sparecap.services.demands import DemandIn, change_demand, list_demands, post_demand
@@ -86,6 +86,18 @@ def match_lines(m: Match) -> list[str]:
     return lines
 
 
+DEFAULT_WEIGHTS = WeightsIn()
+PerKmOpt = Annotated[int, typer.Option(help="Cost in minor units per km")]
+PerHourLateOpt = Annotated[
+    int, typer.Option(help="Cost in minor units per hour after the earliest start")
+]
+
+
+def round_line(rnd: MatchRound) -> str:
+    return say("round", id=rnd.id, matched=rnd.matched, demands=rnd.demands,
+               objective=rnd.objective, lost=rnd.lost_races)  # fmt: skip
+
+
 @app.command("round")
 def round_(  # noqa: PLR0917 - Typer reads options from positional parameters
     as_: AsOpt,
@@ -93,10 +105,8 @@ def round_(  # noqa: PLR0917 - Typer reads options from positional parameters
     fairness_share: Annotated[
         float | None, typer.Option(help="Most of the round one provider may take, in (0, 1]")
     ] = None,
-    per_km: Annotated[int, typer.Option(help="Cost in minor units per km")] = WeightsIn().per_km,
-    per_hour_late: Annotated[
-        int, typer.Option(help="Cost in minor units per hour after the earliest start")
-    ] = WeightsIn().per_hour_late,
+    per_km: PerKmOpt = DEFAULT_WEIGHTS.per_km,
+    per_hour_late: PerHourLateOpt = DEFAULT_WEIGHTS.per_hour_late,
     database: DatabaseOpt = None,
 ) -> None:
     """Run a batch round now (operators): hold the matches, record why the rest missed."""
@@ -108,8 +118,7 @@ def round_(  # noqa: PLR0917 - Typer reads options from positional parameters
     with acting(database, as_, write=True) as a:
         result = run_round(a.session, ctx=a.ctx, principal=a.who, spec=spec)
         rnd = result.round
-        lines = [say("round", id=rnd.id, matched=rnd.matched, demands=rnd.demands,
-                     objective=rnd.objective, lost=rnd.lost_races)]  # fmt: skip
+        lines = [round_line(rnd)]
         misses = Counter(u.reason for u in result.unmatched)
         lines += [say("miss_count", reason=name(r), count=n) for r, n in sorted(misses.items())]
     for line in lines:
@@ -223,10 +232,8 @@ def close(demand_id: DemandArg, as_: AsOpt, database: DatabaseOpt = None) -> Non
 def match_(
     demand_id: DemandArg,
     as_: AsOpt,
-    per_km: Annotated[int, typer.Option(help="Cost in minor units per km")] = WeightsIn().per_km,
-    per_hour_late: Annotated[
-        int, typer.Option(help="Cost in minor units per hour after the earliest start")
-    ] = WeightsIn().per_hour_late,
+    per_km: PerKmOpt = DEFAULT_WEIGHTS.per_km,
+    per_hour_late: PerHourLateOpt = DEFAULT_WEIGHTS.per_hour_late,
     database: DatabaseOpt = None,
 ) -> None:
     """Instant match (its demander; operators): hold the best offer now, or say why not."""
@@ -238,8 +245,7 @@ def match_(
         result = instant_match(a.session, ctx=a.ctx, principal=a.who, demand_id=demand_id,
                                weights=weights)  # fmt: skip
         rnd = result.round
-        lines = [say("round", id=rnd.id, matched=rnd.matched, demands=rnd.demands,
-                     objective=rnd.objective, lost=rnd.lost_races)]  # fmt: skip
+        lines = [round_line(rnd)]
         for m in result.matches:
             lines += match_lines(m)
         for u in result.unmatched:
