@@ -341,3 +341,16 @@ def test_an_event_the_route_does_not_take_is_a_stable_422(
     for event in ("match_full", "expire", "reopen"):
         r = api.post(f"/v1/demands/{d['id']}/{event}", people["demander"], {})
         assert (r.status_code, r.json()["error"]["code"]) == (422, "unsupported_event"), event
+
+
+def test_an_explanations_misses_come_in_pages_newest_first(
+    api: Api, platform: Platform, people: dict[str, Party]
+) -> None:
+    make_resource(platform, people["provider"], charger_spec())
+    d = api.post("/v1/demands", people["demander"], demand_body(max_price_minor=1)).json()
+    rounds = [api.post("/v1/rounds", people["operator"]).json()["round"]["id"] for _ in range(3)]
+    path = f"/v1/demands/{d['id']}/explanation"
+    first = api.get(path, people["demander"], limit=2).json()["unmatched"]
+    rest = api.get(path, people["demander"], limit=2, offset=2).json()["unmatched"]
+    assert [u["round_id"] for u in first + rest] == rounds[::-1]
+    assert api.get(path, people["demander"], limit=501).status_code == 422

@@ -20,18 +20,25 @@ class Explanation:
     unmatched: list[Unmatched]  # newest first: the first says why the last round missed
 
 
-def explain_demand(session: Session, *, principal: Principal, demand_id: int) -> Explanation:
-    """A demand's matches with their cost breakdowns, and each round's reason for a miss."""
+def explain_demand(
+    session: Session, *, principal: Principal, demand_id: int, misses: int = 100, skip: int = 0
+) -> Explanation:
+    """A demand's matches with their cost breakdowns, and rounds' reasons for a miss: the
+    `misses` newest after skipping `skip` (a demand open for weeks collects many)."""
     demand = get_demand(session, principal=principal, demand_id=demand_id)
     matches = session.scalars(select(Match).where(Match.demand_id == demand_id).order_by(Match.id))
     if not (principal.reads_everything or principal.participant_id == demand.demander_id):
         # A provider looking at a live demand sees its own matches, not its rivals'.
         matches = (m for m in matches if m.provider_id == principal.participant_id)  # type: ignore[assignment]
         return Explanation(demand, list(matches), [])
-    misses = session.scalars(
-        select(Unmatched).where(Unmatched.demand_id == demand_id).order_by(Unmatched.id.desc())
+    newest = session.scalars(
+        select(Unmatched)
+        .where(Unmatched.demand_id == demand_id)
+        .order_by(Unmatched.id.desc())
+        .limit(misses)
+        .offset(skip)
     )
-    return Explanation(demand, list(matches), list(misses))
+    return Explanation(demand, list(matches), list(newest))
 
 
 def get_round(

@@ -132,10 +132,19 @@ def get_demand(demand_id: Id, platform: PlatformDep, principal: PrincipalDep) ->
 
 
 @router.get("/demands/{demand_id}/explanation", response_model=ExplanationOut)
-def explain(demand_id: Id, platform: PlatformDep, principal: PrincipalDep) -> ExplanationOut:
-    """Matches with their cost breakdowns, and each round's reason for a miss (newest first)."""
+def explain(
+    demand_id: Id,
+    platform: PlatformDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> ExplanationOut:
+    """Matches with their cost breakdowns, and rounds' reasons for a miss, newest first
+    (`limit` and `offset` page the misses)."""
     with platform.db.read() as session:
-        why = read.explain_demand(session, principal=principal, demand_id=demand_id)
+        why = read.explain_demand(
+            session, principal=principal, demand_id=demand_id, misses=limit, skip=offset
+        )
         return ExplanationOut(
             demand=_out(session, why.demand),
             matches=[MatchOut.model_validate(m) for m in why.matches],
