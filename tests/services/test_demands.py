@@ -627,6 +627,17 @@ def test_a_match_whose_hold_expires_gives_the_demand_back_to_rounds(
     with platform.db.read() as s:
         assert s.get(Demand, demand_id).status == "matched"  # type: ignore[union-attr]
         assert [m.lapsed for m in s.scalars(select(Match).order_by(Match.id))] == ["expired", None]
+    # A second hold left unconfirmed: the demander is not answering, and rounds stop holding
+    # capacity for it.
+    platform.ctx.clock.advance(timedelta(minutes=11))  # type: ignore[attr-defined]
+    with platform.db.write() as s:
+        assert run_due_timers(s, ctx=platform.ctx) == 1
+    with platform.db.read() as s:
+        assert s.get(Demand, demand_id).status == "expired"  # type: ignore[union-attr]
+        gave_up = s.scalars(select(LedgerEntry.payload).where(
+            LedgerEntry.kind == "demand.event")).all()[-1]  # fmt: skip
+    assert '"event":"expire"' in gave_up and '"unconfirmed_holds":2' in gave_up
+    assert match_round_once(platform) == 0
 
 
 def test_a_cancelled_part_of_a_split_order_is_matched_again_and_closed_demands_stay_closed(
