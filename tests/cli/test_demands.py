@@ -11,29 +11,34 @@ from sparecap.bootstrap import Platform
 from sparecap.cli.common import _missing_sqlite_file
 from sparecap.cli.main import app
 from sparecap.services.demands import DemandIn, post_demand
-from tests.support.market import charger_spec, make_resource, party
+from tests.support.market import Party, charger_spec, make_resource, party
 
 runner = CliRunner()
 TEN = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
 
 
-def test_round_and_explain_from_the_command_line(platform: Platform, db_url: str) -> None:
-    # The CLI reads the system clock, so the demand lies in the real future.
+def charger_market(platform: Platform, *ceilings: int) -> tuple[Party, Party, list[int]]:
+    """An operator, a demander, one charger hub, and a one-hour demand per price ceiling."""
+    # The CLI reads the system clock, so the demands lie in the real future.
     start = (datetime.now(UTC) + timedelta(days=3)).replace(
         hour=2, minute=0, second=0, microsecond=0
     )
     operator = party(platform, "Operator", "operator")
-    provider = party(platform, "Provider", "provider")
     demander = party(platform, "Demander", "demander")
-    make_resource(platform, provider, charger_spec())
+    make_resource(platform, party(platform, "Provider", "provider"), charger_spec())
+    ids = []
     with platform.db.write() as s:
-        spec = DemandIn(category="ev_charger", attributes={"kw": 50}, quantity=1,
-                        quantity_unit="hours", earliest_start=start,
-                        deadline=start + timedelta(hours=4), max_price_minor=5000,
-                        currency="CNY")  # type: ignore[arg-type]  # fmt: skip
-        demand_id = post_demand(s, ctx=platform.ctx, principal=demander.principal, spec=spec).id
-        too_cheap = DemandIn(**{**spec.model_dump(), "max_price_minor": 1})
-        cheap_id = post_demand(s, ctx=platform.ctx, principal=demander.principal, spec=too_cheap).id
+        for ceiling in ceilings:
+            spec = DemandIn(category="ev_charger", attributes={"kw": 50}, quantity=1,
+                            quantity_unit="hours", earliest_start=start,
+                            deadline=start + timedelta(hours=4), max_price_minor=ceiling,
+                            currency="CNY")  # type: ignore[arg-type]  # fmt: skip
+            ids.append(post_demand(s, ctx=platform.ctx, principal=demander.principal, spec=spec).id)
+    return operator, demander, ids
+
+
+def test_round_and_explain_from_the_command_line(platform: Platform, db_url: str) -> None:
+    operator, demander, (demand_id, cheap_id) = charger_market(platform, 5000, 1)
     refused = runner.invoke(app, ["demand", "round", "--as", str(demander.id), "-d", db_url])
     assert refused.exit_code == 1 and "role_required" in refused.output
     ran = runner.invoke(app, ["demand", "round", "--as", str(operator.id), "-d", db_url])
@@ -90,19 +95,7 @@ def test_an_id_too_large_for_the_database_is_a_usage_error(db_url: str) -> None:
 def test_the_demand_commands_speak_chinese_in_a_chinese_locale(
     platform: Platform, db_url: str
 ) -> None:
-    start = (datetime.now(UTC) + timedelta(days=3)).replace(
-        hour=2, minute=0, second=0, microsecond=0
-    )
-    operator = party(platform, "Operator", "operator")
-    provider = party(platform, "Provider", "provider")
-    demander = party(platform, "Demander", "demander")
-    make_resource(platform, provider, charger_spec())
-    with platform.db.write() as s:
-        spec = DemandIn(category="ev_charger", attributes={"kw": 50}, quantity=1,
-                        quantity_unit="hours", earliest_start=start,
-                        deadline=start + timedelta(hours=4), max_price_minor=1,
-                        currency="CNY")  # type: ignore[arg-type]  # fmt: skip
-        demand_id = post_demand(s, ctx=platform.ctx, principal=demander.principal, spec=spec).id
+    operator, demander, (demand_id,) = charger_market(platform, 1)
     zh = {"SPARECAP_LANG": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN.UTF-8"}
 
     def run(*args: str) -> Result:
