@@ -121,6 +121,30 @@ def test_bad_input_gets_a_4xx_with_a_code_and_writes_nothing(
     assert api.client.get("/v1/nowhere").json()["error"]["code"] == "not_found"
 
 
+def test_every_refusal_says_what_it_means_in_both_languages(
+    api: Api, people: dict[str, Party]
+) -> None:
+    resource = listed(api, people["provider"])
+    missing = api.get("/v1/bookings/999", people["demander"]).json()["error"]
+    assert missing["code"] == "unknown_booking"
+    assert missing["title"] == {"en": "No such booking.", "zh-CN": "预订不存在。"}
+    # A rule of the resource answers with the rule's own code and title.
+    early = {"resource_id": resource["id"], **window(TEN + timedelta(minutes=5))}
+    rule = api.post("/v1/bookings", people["demander"], early).json()["error"]
+    assert (
+        rule["code"] == "misaligned" and rule["title"]["zh-CN"] == "时间窗口未对齐资源的预订步长。"
+    )
+    # Each invalid field: where, its kind, pydantic's English and the zh-CN reading.
+    body = {"resource_id": resource["id"], "quantity": 0, **window()}
+    invalid = api.post("/v1/bookings", people["demander"], body).json()["error"]
+    assert invalid["code"] == "invalid_input" and invalid["title"]["zh-CN"] == "请求内容无效。"
+    (problem,) = invalid["details"]["problems"]
+    assert (problem["at"], problem["type"]) == ("body.quantity", "greater_than_equal")
+    assert problem["text"] == {"en": problem["message"], "zh-CN": "应不小于 1"}
+    nowhere = api.client.get("/v1/nowhere").json()["error"]
+    assert nowhere["title"]["zh-CN"] == "未找到。"
+
+
 def test_roles_and_ownership(api: Api, people: dict[str, Party]) -> None:
     resource = listed(api, people["provider"])
     path = f"/v1/resources/{resource['id']}"

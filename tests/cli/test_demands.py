@@ -111,7 +111,10 @@ def test_the_demand_commands_speak_chinese_in_a_chinese_locale(
     listed = run("demand", "list", "--as", str(demander.id))
     assert "截止时间" in listed.output and "待撮合" in listed.output
     refused = run("demand", "round", "--as", str(demander.id))
-    assert refused.exit_code == 1 and "role_required: 没有所需的角色" in refused.output
+    assert (
+        refused.exit_code == 1
+        and "role_required: 您不具备执行此操作所需的角色。（" in refused.output
+    )
     english = runner.invoke(
         app, ["demand", "explain", str(demand_id), "--as", str(demander.id), "-d", db_url],
         env={**zh, "LANG": "en_US.UTF-8"},

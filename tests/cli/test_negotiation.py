@@ -253,6 +253,13 @@ def test_the_quote_commands_speak_chinese_in_a_chinese_locale(
         env=zh,
     )  # fmt: skip
     demand = _id(r"需求 (\d+)：待撮合（open），已撮合 0/1 小时", posted.output)
+    none = _cli(
+        db_url, "demand", "post", "--as", str(demander.id), "--category", "ev_charger",
+        "--quantity", "0", "--unit", "hours", "--earliest-start", _at(start),
+        "--deadline", _at(start + timedelta(hours=4)), "--max-price", "1", "--currency", "CNY",
+        env=zh,
+    )  # fmt: skip
+    assert none.exit_code == 2 and "--quantity: 应不小于 1" in none.output, none.output
     missed = _cli(db_url, "demand", "match", str(demand), "--as", str(demander.id), env=zh)
     assert (
         "未撮合：高于限价（above_price_ceiling）：所有符合要求的产能价格都高于您设定的限价。"
@@ -267,7 +274,7 @@ def test_the_quote_commands_speak_chinese_in_a_chinese_locale(
                 offered.output)  # fmt: skip
     assert "单元 任意" in offered.output
     own = _cli(db_url, "quote", "accept", str(quote), "--as", str(provider.id), env=zh)
-    assert own.exit_code == 1 and "forbidden_transition: 无权进行此状态变更" in own.output
+    assert own.exit_code == 1 and "forbidden_transition: 您无权进行此状态变更。（" in own.output
     declined = _cli(db_url, "quote", "decline", str(quote), "--as", str(demander.id), env=zh)
     assert "已拒绝（declined）" in declined.output
     rounds = _cli(db_url, "demand", "rounds", "--as", str(demander.id), env=zh)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sparecap.domain.error_names import error_title, problem_text
 from sparecap.services.errors import (
     ConflictError,
     ForbiddenError,
@@ -35,24 +36,37 @@ def status_of(exc: ServiceError) -> int:
     return 400
 
 
-def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
+def error_body(
+    code: str, message: str, details: dict[str, Any] | None = None, *, kind: str = "error"
+) -> dict[str, Any]:
+    """The error shape: the stable code, the case in English (message), what the code means in
+    every language (title; a code without one reads as its kind's: the error class's own code),
+    and details if any."""
+    error: dict[str, Any] = {"code": code, "message": message, "title": error_title(code, kind)}
     if details:
         error["details"] = details
     return {"error": error}
 
 
 def service_error_body(exc: ServiceError) -> dict[str, Any]:
-    return error_body(exc.code, exc.message, exc.details)
+    return error_body(exc.code, exc.message, exc.details, kind=type(exc).code)
 
 
 def validation_details(errors: list[Any]) -> dict[str, Any]:
-    return {
-        "problems": [
-            {"at": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
-            for e in errors
-        ]
-    }
+    """Each invalid field: where it is, its kind (pydantic's error type), and what is wrong in
+    English (message) and in every language (text)."""
+    problems = []
+    for e in errors:
+        message = e.get("msg", "")
+        problems.append(
+            {
+                "at": ".".join(str(p) for p in e.get("loc", ())),
+                "type": e.get("type", ""),
+                "message": message,
+                "text": problem_text(e.get("type", ""), message, e.get("ctx")),
+            }
+        )
+    return {"problems": problems}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from sparecap.bootstrap import Platform, Settings, build_platform
-from sparecap.cli.text import refusal, say
+from sparecap.cli.text import problem, refusal, say
 from sparecap.services.context import ServiceContext
 from sparecap.services.errors import ServiceError
 from sparecap.services.ids import MAX_ID
@@ -74,7 +74,7 @@ def bad_input(exc: ValidationError, options: Mapping[str, str] | None = None) ->
     named = options or {}
     parts = []
     for e in exc.errors():
-        message = e["msg"].removeprefix("Value error, ")
+        message = problem(e["type"], e["msg"], e.get("ctx")).removeprefix("Value error, ")
         if e["loc"]:
             field = str(e["loc"][-1])
             option = named.get(field, "--" + field.replace("_", "-"))
@@ -130,7 +130,10 @@ def service_errors() -> Iterator[None]:
     try:
         yield
     except ServiceError as exc:
-        err.print(f"[red]{exc.code}:[/red] {refusal(exc.code, exc.message)}", soft_wrap=True)
+        err.print(
+            f"[red]{exc.code}:[/red] {refusal(exc.code, exc.message, type(exc).code)}",
+            soft_wrap=True,
+        )
         for problem in exc.details.get("problems", [])[:50]:
             err.print(f"  - {problem}", soft_wrap=True)
         raise typer.Exit(1) from None

@@ -10,7 +10,10 @@ reasons, error codes) stay beside their translation, so searches for them keep w
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
+from sparecap.domain.error_names import error_title, problem_text
 from sparecap.domain.names import (
     BOOKING_STATUSES,
     DEMAND_STATUSES,
@@ -108,34 +111,6 @@ NAMES_ZH: dict[str, str] = {
     "instant": "即时",
 }
 
-# The refusals these commands meet; others keep their English message alone.
-ERRORS_ZH: dict[str, str] = {
-    "not_found": "未找到",
-    "unknown_demand": "需求不存在",
-    "unknown_category": "类别不存在",
-    "unknown_round": "撮合轮次不存在",
-    "unknown_quote": "报价不存在",
-    "role_required": "没有所需的角色",
-    "forbidden": "无权操作",
-    "read_only": "只读",
-    "invalid_input": "输入无效",
-    "invalid_window": "时间窗口无效",
-    "invalid_attributes": "属性与类别不符",
-    "demand_not_live": "需求已不在撮合中",
-    "invalid_transition": "不允许的状态变更",
-    "forbidden_transition": "无权进行此状态变更",
-    "quote_closed": "报价已结束",
-    "unknown_resource": "资源不存在",
-    "unknown_unit": "单元不存在",
-    "wrong_category": "资源类别与需求不符",
-    "currency_mismatch": "币种与需求不符",
-    "quantity_exceeds_demand": "数量超出需求",
-    "not_splittable": "需求不可拆分",
-    "below_min_lot": "低于最小批量",
-    "capacity_conflict": "产能已被占用",
-    "resource_inactive": "资源已停用",
-}
-
 
 def language() -> str:
     for variable in LOCALE_VARIABLES:
@@ -161,8 +136,14 @@ def short_name(code: str) -> str:
     return NAMES_ZH.get(code, code) if language() == "zh-CN" else code
 
 
-def refusal(code: str, message: str) -> str:
-    """A service's refusal after its code: the English message, in zh-CN behind its meaning."""
-    if language() == "zh-CN" and code in ERRORS_ZH:
-        return f"{ERRORS_ZH[code]}（{message}）"
+def refusal(code: str, message: str, kind: str = "error") -> str:
+    """A service's refusal after its code: the English message, in zh-CN behind the code's
+    meaning (a code without one reads as its kind's: the error class's own code)."""
+    if language() == "zh-CN":
+        return f"{error_title(code, kind)['zh-CN']}（{message}）"
     return message
+
+
+def problem(kind: str, message: str, context: Mapping[str, Any] | None = None) -> str:
+    """One invalid option's problem (pydantic's type, message and context) in the language."""
+    return problem_text(kind, message, context)[language()]
