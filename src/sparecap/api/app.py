@@ -17,6 +17,7 @@ from sparecap.api.routes import (
     evidence,
     ledger,
     money,
+    notifications,
     participants,
     resources,
     rounds,
@@ -63,6 +64,7 @@ def create_app(platform: Platform, *, background: bool = True) -> FastAPI:
         bookings.router,
         demands.router,
         rounds.router,
+        notifications.router,
         tlog.router,
     ):
         app.include_router(router)

@@ -4,6 +4,6 @@ Importing the package loads every table module, so `Base.metadata` is complete w
 read (migrations, the drift test).
 """
 
-from sparecap.db import demands, ledger, models, money
+from sparecap.db import demands, ledger, models, money, notifications
 
-__all__ = ["demands", "ledger", "models", "money"]
+__all__ = ["demands", "ledger", "models", "money", "notifications"]

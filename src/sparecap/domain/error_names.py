@@ -64,6 +64,7 @@ ERRORS: Mapping[str, Text] = {
     "unknown_dispute": {"en": "No such dispute.", "zh-CN": "争议不存在。"},
     "unknown_entry": {"en": "No such entry.", "zh-CN": "条目不存在。"},
     "unknown_evidence": {"en": "No such evidence.", "zh-CN": "证据不存在。"},
+    "unknown_notification": {"en": "No such notification.", "zh-CN": "通知不存在。"},
     "unknown_log": {
         "en": "This witness does not witness that log.",
         "zh-CN": "本见证方不见证该日志。",

@@ -58,6 +58,7 @@ from sparecap.services.escrow import on_transition
 from sparecap.services.ids import Id
 from sparecap.services.ledger import NewEntry, append_entries, append_entry
 from sparecap.services.match_lapse import on_booking_ended
+from sparecap.services.notifications import booking_changed
 from sparecap.services.principals import Principal, Role
 from sparecap.services.resources import WITH_PLAN, get_resource, rules_of, zone_of
 from sparecap.services.terms import (
@@ -668,6 +669,8 @@ def _apply(
     if source in BLOCKING and transition.target not in BLOCKING:
         _release(session, booking)
     _arm_timer(booking, ctx, transition.target, now)
+    booking_changed(session, ctx, booking, source=source, actor=actor,
+                    by=principal.participant_id if principal else None)  # fmt: skip
     on_transition(session, ctx=ctx, booking=booking, target=transition.target, actor=actor)
     on_booking_ended(session, ctx=ctx, booking=booking, target=transition.target)
     _record(session, booking, event=event.value, source=source.value, target=booking.status,

@@ -35,6 +35,7 @@ from sparecap.services.categories import get_category, schema_of
 from sparecap.services.context import ServiceContext
 from sparecap.services.errors import ConflictError, InvalidInputError, NotFoundError
 from sparecap.services.ledger import append_entry
+from sparecap.services.notifications import demand_changed
 from sparecap.services.principals import Principal, Role
 from sparecap.services.quote_log import expire_unanswered_quotes
 from sparecap.services.search import MAX_RADIUS_KM
@@ -282,6 +283,8 @@ def apply_event(
     demand.status = _target(demand, event, actor)
     demand.updated_at = ctx.clock.now()
     record_demand(session, ctx, demand, event=event.value, actor_role=actor.value, **extra)
+    if actor is DemandActor.SYSTEM:
+        demand_changed(session, ctx, demand, event, **extra)
 
 
 def _target(demand: Demand, event: DemandEvent, actor: DemandActor) -> str:

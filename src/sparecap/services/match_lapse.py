@@ -39,7 +39,10 @@ def on_booking_ended(
     match.lapsed = target.value
     demand = session.get(Demand, match.demand_id, with_for_update=True)
     assert demand is not None  # a foreign key holds the match to it
-    release_matched(session, ctx, demand, match.quantity, match=match.id, lapsed=target.value)
+    release_matched(
+        session, ctx, demand, match.quantity,
+        match=match.id, booking=booking.id, lapsed=target.value,
+    )  # fmt: skip
     if target is Status.EXPIRED and match.round_id is not None:  # a round's hold, unconfirmed
         _give_up_when_unanswered(session, ctx, demand)
 

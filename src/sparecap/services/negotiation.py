@@ -139,7 +139,7 @@ def create_quote(
     what = _Capacity(resource.provider_id, resource.id, spec.unit_id, resource.currency)
     terms = _Terms(spec.price_minor, spec.quantity, Interval(start, end), spec.note)
     quote = _offer(session, ctx, demand, principal, what=what, terms=terms)
-    record_quote(session, ctx, quote, demand, "offer")
+    record_quote(session, ctx, quote, demand, "offer", by=principal.participant_id)
     return quote
 
 
@@ -257,7 +257,7 @@ def respond_to_quote(
     quote, demand = _load(session, ctx, principal, quote_id)
     _move(quote, demand, principal, event)
     quote.updated_at = ctx.clock.now()
-    record_quote(session, ctx, quote, demand, event.value)
+    record_quote(session, ctx, quote, demand, event.value, by=principal.participant_id)
     session.flush()
     return quote
 
@@ -280,8 +280,8 @@ def counter_quote(
     counter = _offer(
         session, ctx, demand, principal, what=_Capacity.of(quote), terms=terms, parent=quote
     )
-    record_quote(session, ctx, quote, demand, "countered")
-    record_quote(session, ctx, counter, demand, "counter")
+    record_quote(session, ctx, quote, demand, "countered", by=principal.participant_id)
+    record_quote(session, ctx, counter, demand, "counter", by=principal.participant_id)
     return counter
 
 
@@ -319,7 +319,7 @@ def accept_quote(
                   distance_km=None, cost=cost, created_at=now)  # fmt: skip
     session.add(match)
     session.flush()
-    record_quote(session, ctx, quote, demand, "accept")
+    record_quote(session, ctx, quote, demand, "accept", by=principal.participant_id)
     recorded = {"match": match.id, "quote": quote.id, "booking": booking.id, "cost": cost}
     acceptor = _acceptor(principal, quote, demand)
     add_matched(session, ctx, [(demand, quote.quantity, recorded)], acceptor)

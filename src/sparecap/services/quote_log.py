@@ -14,11 +14,21 @@ from sparecap.domain.ledger.entries import pseudonym
 from sparecap.services.availability import CHUNK
 from sparecap.services.context import ServiceContext
 from sparecap.services.ledger import append_entry
+from sparecap.services.notifications import quote_changed
 
 
 def record_quote(
-    session: Session, ctx: ServiceContext, quote: Quote, demand: Demand, event: str
+    session: Session,
+    ctx: ServiceContext,
+    quote: Quote,
+    demand: Demand,
+    event: str,
+    *,
+    by: int | None,
 ) -> None:
+    """The quote's ledger entry, and a notice to its other side (`by` made the change; None:
+    the platform)."""
+    quote_changed(session, ctx, quote, demand, event, by=by)
     salt = ctx.ledger_salt
     append_entry(
         session,
@@ -68,5 +78,5 @@ def expire_unanswered_quotes(
         quote.status, quote.updated_at = QuoteStatus.EXPIRED.value, now
         demand = session.get(Demand, quote.demand_id)
         assert demand is not None  # a foreign key holds the quote to it
-        record_quote(session, ctx, quote, demand, "expire")
+        record_quote(session, ctx, quote, demand, "expire", by=None)
     return len(stale)

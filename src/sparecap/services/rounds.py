@@ -45,6 +45,7 @@ from sparecap.services.demands import (
 from sparecap.services.errors import ConflictError
 from sparecap.services.gc_pause import gc_paused
 from sparecap.services.ledger import append_entry
+from sparecap.services.notifications import held_for
 from sparecap.services.principals import Principal, Role
 from sparecap.services.round_plan import Plan, plan_round
 
@@ -289,6 +290,8 @@ def _take_all(
             for ((demand, _, quantity), b), m in zip(won, matches, strict=True)
         ]
         add_matched(session, ctx, recorded, DemandActor.SYSTEM)
+        if rnd.kind == "batch":  # an instant match answers its caller directly
+            held_for(session, ctx, [(demand, b) for (demand, _, _), b in won])
         result.matches.extend(matches)
 
 
