@@ -32,6 +32,13 @@ def _require_postgres() -> bool:
     return os.environ.get("SPARECAP_REQUIRE_POSTGRES") == "1"
 
 
+@pytest.fixture(autouse=True)
+def english_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line follows the locale (cli/text.py); tests outside tests/cli that run it
+    (the ledger commands beside their services) read its English, whatever the machine's LANG."""
+    monkeypatch.setenv("SPARECAP_LANG", "en")
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     bindir = find_bindir()

@@ -106,3 +106,38 @@ def test_bad_input_gives_a_message_and_a_nonzero_exit(db_url: str, tmp_path: Pat
 def test_db_upgrade_is_repeatable(db_url: str) -> None:
     assert run("db", "upgrade", "--database", db_url)[0] == 0
     assert run("db", "upgrade", "--database", db_url)[0] == 0
+
+
+def test_the_operator_commands_speak_chinese_in_a_chinese_locale(
+    db_url: str, tmp_path: Path
+) -> None:
+    zh = {"SPARECAP_LANG": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN.UTF-8"}
+
+    def run_zh(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, [*args, "--database", db_url], env=zh)
+        return result.exit_code, result.output
+
+    code, out = run_zh("db", "upgrade")
+    assert code == 0 and out.startswith("数据库已是最新版本：")
+    code, out = run_zh("operator", "create", "园区运营方")
+    assert code == 0, out
+    created = re.fullmatch(r"已创建运营方 (\d+)；API 密钥（仅显示这一次）：(sk_\S+)\n", out)
+    assert created, out
+    # A key printed alone stays alone: scripts read it whole.
+    code, out = run_zh("operator", "issue-key", created.group(1), "--label", "脚本")
+    assert code == 0 and re.fullmatch(r"sk_\S+\n", out), out
+    code, out = run_zh("operator", "issue-key", "999")
+    assert code == 1 and "not_found: 未找到。（participant 999 not found）" in out, out
+
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("name\ncafé\n".encode("latin-1"))
+    code, out = run_zh("resources", "import", str(latin1), "--provider", created.group(1))
+    assert code == 1 and "bad_csv: 文件不是 UTF-8 编码的文本" in out, out
+    good = write_csv(tmp_path / "good.csv", charger_spec(name="充电桩 A"))
+    code, out = run_zh("resources", "import", str(good), "--provider", created.group(1))
+    assert code == 0 and re.fullmatch(r"已导入 1 个资源：\[\d+\]\n", out), out
+    exported = tmp_path / "out.csv"
+    code, out = run_zh("resources", "export", "-o", str(exported))
+    assert code == 0 and out.startswith("已写入 ")
+    assert exported.read_text(encoding="utf-8").splitlines()[0] == ",".join(COLUMNS)
+    assert run_zh("timers", "run") == (0, "已触发 0 个预订计时器\n")

@@ -15,6 +15,7 @@ from sparecap.domain.names import (
     BOOKING_STATUSES,
     DEMAND_STATUSES,
     LANGUAGES,
+    PAYMENT_STATUSES,
     QUANTITY_UNITS,
     QUOTE_STATUSES,
     REASON_EXPLANATIONS,
@@ -67,3 +68,12 @@ def test_names_in_one_language_over_several_tables() -> None:
     zh = names_in("zh-CN", DEMAND_STATUSES, QUANTITY_UNITS)
     assert zh["open"] == "待撮合" and zh["hours"] == "小时" and "held" not in zh
     assert names_in("en", BOOKING_STATUSES)["in_use"] == "in use"
+
+
+def test_payment_statuses_have_their_words_in_both_languages() -> None:
+    assert {"pending", "authorized", "captured", "paid", "failed", "voided"} <= set(
+        PAYMENT_STATUSES
+    )
+    for text in PAYMENT_STATUSES.values():
+        assert set(text) == set(LANGUAGES) and text["en"].isascii()
+        assert HAN.search(text["zh-CN"])

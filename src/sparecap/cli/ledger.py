@@ -12,6 +12,7 @@ import typer
 from sparecap.bootstrap import Settings
 from sparecap.bootstrap.scheduler import cosign_once, sign_checkpoint_once
 from sparecap.cli.common import DatabaseOpt, open_platform
+from sparecap.cli.text import name, say
 from sparecap.domain.clock import SystemClock
 from sparecap.domain.ledger.bundle import VerifiedBundle, verify_bundle
 from sparecap.domain.ledger.cosignature import CosignatureVerifier
@@ -53,22 +54,24 @@ def verify(
         needed = len(witnesses) if quorum is None else quorum
         verified = verify_bundle(data, trusted_vkey=vkey, witnesses=witnesses, quorum=needed)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        typer.echo(f"FAILED: cannot read {bundle}: {exc}", err=True)
+        typer.echo(f"FAILED: {say('cannot_read', file=bundle, reason=exc)}", err=True)
         raise typer.Exit(1) from None
     except LedgerError as exc:  # a BundleError, or a malformed --witness key
-        typer.echo(f"FAILED: {exc}", err=True)
+        typer.echo(f"FAILED: {say('not_verified', reason=exc)}", err=True)
         raise typer.Exit(1) from None
     _print_verified(verified, pinned=vkey is not None, quorum=needed)
 
 
 def _print_verified(verified: VerifiedBundle, *, pinned: bool, quorum: int) -> None:
     cp = verified.checkpoint
-    typer.echo(f"OK: {len(verified.entries)} entries in {cp.origin} at size {cp.size}")
+    typer.echo(
+        f"OK: {say('verified', count=len(verified.entries), origin=cp.origin, size=cp.size)}"
+    )
     if not pinned:
-        typer.echo("note: checked against the key inside the bundle; pass --vkey to pin the signer")
+        typer.echo(say("unpinned"))
     if quorum:
         names = ", ".join(verified.cosigned_by)
-        typer.echo(f"final: cosigned by {names} (quorum {quorum})")
+        typer.echo(f"final: {say('cosigned_by', names=names, quorum=quorum)}")
     for item in verified.entries:
         data_ = item.entry.get("data", {})
         typer.echo(
@@ -104,8 +107,8 @@ def audit(
         )
     typer.echo(_audit_summary(result))
     if result.divergence is not None:
-        typer.echo(f"  expected: {result.divergence.expected}")
-        typer.echo(f"  found:    {result.divergence.found}")
+        typer.echo(say("expected", value=result.divergence.expected))
+        typer.echo(say("found", value=result.divergence.found))
         raise typer.Exit(1)
 
 
@@ -137,9 +140,12 @@ def cosign(database: DatabaseOpt = None) -> None:
                 session, checkpoint=latest_checkpoint(session), policy=platform.finality
             )
     for result in results:
-        typer.echo(f"{result.witness}: {result.outcome} {result.detail}".rstrip())
-    state = "final" if view.final else "not final"
-    typer.echo(f"checkpoint {view.size}: {state} ({len(view.cosignatures)}/{view.quorum})")
+        outcome = name(result.outcome)
+        typer.echo(say("witness_outcome", witness=result.witness, outcome=outcome,
+                       detail=result.detail).rstrip())  # fmt: skip
+    state = name("final" if view.final else "not final")
+    count = len(view.cosignatures)
+    typer.echo(say("finality", size=view.size, state=state, count=count, quorum=view.quorum))
     if not view.final:
         raise typer.Exit(1)
 
@@ -157,25 +163,28 @@ def rotate_key() -> None:
             settings.ledger_key_path, settings.ledger_origin, now=SystemClock().now()
         )
     except (KeyFileError, OSError) as exc:
-        typer.echo(f"FAILED: {exc}", err=True)
+        typer.echo(f"FAILED: {say('not_rotated', reason=exc)}", err=True)
         raise typer.Exit(1) from None
     retired = keys.retired[-1]
-    typer.echo(f"retired:        {retired.verifier.vkey} at {retired.retired_at.isoformat()}")
-    typer.echo(f"new signer key: {keys.verifier.vkey}")
+    typer.echo(say("retired_key", vkey=retired.verifier.vkey, at=retired.retired_at.isoformat()))
+    typer.echo(say("new_key", vkey=keys.verifier.vkey))
 
 
 def _audit_summary(result: LedgerAudit) -> str:
+    """`OK: ...` or `DIVERGED at entry N: ...`: the lead stays English in every locale, for
+    scripts; the divergence's own description is the audit's (English) text."""
     if result.divergence is not None:
         seq = result.divergence.seq
         where = f"at entry {seq}" if seq is not None else "outside any entry"
         return f"DIVERGED {where}: {result.divergence.what}"
-    agree = (
-        f"OK: {result.entries} entries, {result.bookings} bookings and {result.accounts} account"
-        " balances agree"
+    agree = say(
+        "audit_agree", entries=result.entries, bookings=result.bookings, accounts=result.accounts
     )
     checkpoint = result.checkpoint
     if checkpoint is None:
-        return f"{agree}; root {result.root.hex()}; no checkpoint signed yet"
+        return f"OK: {say('audit_unsigned', agree=agree, root=result.root.hex())}"
     unsigned = result.entries - checkpoint.size
-    later = f"; {unsigned} later entries not yet checkpointed" if unsigned else ""
-    return f"{agree}; root {checkpoint.root_hash.hex()} matches checkpoint {checkpoint.size}{later}"
+    later = say("audit_later", count=unsigned) if unsigned else ""
+    summary = say("audit_signed", agree=agree, root=checkpoint.root_hash.hex(),
+                  size=checkpoint.size, later=later)  # fmt: skip
+    return f"OK: {summary}"

@@ -21,6 +21,7 @@ from sparecap.cli import match as match_cli
 from sparecap.cli import money as money_cli
 from sparecap.cli import quotes as quotes_cli
 from sparecap.cli.common import DatabaseOpt, err, open_platform, service_errors, settings_for
+from sparecap.cli.text import say
 from sparecap.db.migrate import upgrade
 from sparecap.services.demo import DemoMarket, seed_demo
 from sparecap.services.participants import create_participant, issue_api_key
@@ -98,24 +99,25 @@ def demo(
             with platform.db.write() as session:
                 market = seed_demo(session, ctx=platform.ctx)
             _print_demo(market)
-        console.print(f"Status page: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+        console.print(say("demo_urls", host=host, port=port))
         _serve(platform, host, port)
 
 
 def _print_demo(market: DemoMarket) -> None:
-    table = Table(title="Demo participants and their API keys")
-    for column in ("who", "id", "API key"):
+    table = Table(title=say("demo_title"))
+    for column in say("demo_headers").split("|"):
         table.add_column(column, no_wrap=True)
     for key, api_key in market.api_keys.items():
         table.add_row(key, str(market.participant_ids[key]), api_key)
     console.print(table)
     for line in market.money_story:
-        console.print(f"  money: {line}")
+        console.print(say("demo_money", line=line))
     for line in market.matching_story:
-        console.print(f"  matching: {line}")
-    console.print(
-        f"{len(market.resource_ids)} resources, {len(market.booking_ids)} bookings seeded."
+        console.print(say("demo_matching", line=line))
+    seeded = say(
+        "demo_seeded", resources=len(market.resource_ids), bookings=len(market.booking_ids)
     )
+    console.print(seeded)
 
 
 @db_app.command("upgrade")
@@ -125,9 +127,9 @@ def db_upgrade(database: DatabaseOpt = None) -> None:
     try:
         upgrade(url)
     except Exception as exc:
-        err.print(f"[red]migration failed:[/red] {exc}")
+        err.print(f"[red]{say('migration_failed')}[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
-    console.print(f"database at head: {url.split('@')[-1]}")
+    console.print(say("at_head", url=url.split("@")[-1]))
 
 
 @operator_app.command("create")
@@ -142,7 +144,7 @@ def operator_create(
                 roles=["operator"], verification_level=3,
         )  # fmt: skip
         key = issue_api_key(session, ctx=platform.ctx, participant_id=op.id, label="cli")
-    typer.echo(f"operator {op.id} created; API key (shown once): {key}")
+    typer.echo(say("operator_created", id=op.id, api_key=key))
 
 
 @operator_app.command("issue-key")
@@ -167,12 +169,12 @@ def resources_import(
     try:
         text = csv_file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        err.print("[red]bad_csv:[/red] the file is not UTF-8 text")
+        err.print(f"[red]bad_csv:[/red] {say('not_utf8')}")
         raise typer.Exit(1) from None
     with open_platform(database) as platform, service_errors(), platform.db.write() as session:
         created = import_resources(session, ctx=platform.ctx, provider_id=provider, text=text)
         ids = [r.id for r in created]
-    console.print(f"imported {len(ids)} resources: {ids}")
+    console.print(say("imported", count=len(ids), ids=ids))
 
 
 @resources_app.command("export")
@@ -190,7 +192,7 @@ def resources_export(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
+        console.print(say("wrote", path=output))
 
 
 @timers_app.command("run")
@@ -198,7 +200,7 @@ def timers_run(database: DatabaseOpt = None) -> None:
     """Fire every due booking timer once (the server does this on its own every second)."""
     with open_platform(database) as platform:
         fired = run_timers_once(platform)
-    console.print(f"{fired} timers fired")
+    console.print(say("timers_fired", count=fired))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -18,6 +18,7 @@ from rich.table import Table
 from sparecap.bootstrap import Platform
 from sparecap.bootstrap.scheduler import settle_once
 from sparecap.cli.common import AsOpt, DatabaseOpt, acting_as, err, open_platform, service_errors
+from sparecap.cli.text import name, say
 from sparecap.services import payments, statements
 from sparecap.services.errors import InvalidInputError
 from sparecap.services.ids import MAX_ID
@@ -38,7 +39,8 @@ def _principal(platform: Platform, participant_id: int) -> Principal:
 
 
 def _show(payment_id: int, status: str, amount: int, currency: str) -> None:
-    console.print(f"payment {payment_id}: {status} ({amount} {currency} minor units)")
+    line = say("payment", id=payment_id, status=name(status), amount=amount, currency=currency)
+    console.print(line)
 
 
 @app.command("pay")
@@ -100,7 +102,7 @@ def _amount(amount: int, currency: str, instrument: str) -> payments.AmountIn:
 def settle(database: DatabaseOpt = None) -> None:
     """Release every escrow whose dispute window has passed."""
     with open_platform(database) as platform, service_errors():
-        console.print(f"settled {settle_once(platform)} booking(s)")
+        console.print(say("settled", count=settle_once(platform)))
 
 
 @app.command("statement")
@@ -135,13 +137,13 @@ def reconcile_command(database: DatabaseOpt = None) -> None:
     """Check the journal's invariants; exits 1 naming each problem found."""
     with open_platform(database) as platform, platform.db.read() as session:
         report = reconcile(session)
-    table = Table("account kind, currency", "balance (minor units)")
+    table = Table(*say("balance_headers").split("|"))
     for key, value in report.totals.items():
         table.add_row(key, str(value))
     console.print(table)
-    console.print(f"{report.entries} entries, {report.lines} lines")
+    console.print(say("journal_size", entries=report.entries, lines=report.lines))
     if not report.ok:
         for problem in report.problems:
-            err.print(f"[red]problem:[/red] {problem}", soft_wrap=True)
+            err.print(f"[red]{say('problem')}[/red] {problem}", soft_wrap=True)
         raise typer.Exit(1)
-    console.print("[green]journal reconciles[/green]")
+    console.print(f"[green]{say('reconciles')}[/green]")

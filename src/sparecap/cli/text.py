@@ -1,5 +1,6 @@
-"""What the `demand`, `quote` and `match` commands and the shared error lines say, in English
-and zh-CN.
+"""What the `sparecap` commands and the shared error lines say, in English and zh-CN: the
+`demand`, `quote` and `match` texts here, the operator's commands' (`demo`, `db`, `operator`,
+`resources`, `timers`, `money`, `ledger`) in text_ops.py, merged into one MESSAGES.
 
 The language follows the locale, as command-line tools do: SPARECAP_LANG if set, else the
 first of LC_ALL, LC_MESSAGES and LANG that is set (POSIX order); a value starting with "zh"
@@ -13,10 +14,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from sparecap.cli.text_ops import OPS_MESSAGES, OPS_NAMES_ZH
 from sparecap.domain.error_names import error_title, problem_text
 from sparecap.domain.names import (
     BOOKING_STATUSES,
     DEMAND_STATUSES,
+    PAYMENT_STATUSES,
     QUANTITY_UNITS,
     QUOTE_STATUSES,
     REASONS,
@@ -102,11 +105,35 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
+
+def _merged(*catalogues: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """One MESSAGES from several; a key two catalogues both define is a mistake, not an override."""
+    merged: dict[str, dict[str, str]] = {}
+    for catalogue in catalogues:
+        for lang, texts in catalogue.items():
+            into = merged.setdefault(lang, {})
+            if clash := into.keys() & texts.keys():
+                raise ValueError(f"message keys defined twice: {sorted(clash)}")
+            into.update(texts)
+    return merged
+
+
+MESSAGES = _merged(MESSAGES, OPS_MESSAGES)
+
 # Demand and quote statuses, quantity units and the reasons a round gives for a miss
 # (docs/matching.md). Booking statuses too: an explanation says which one ended a lapsed match.
-# And the two kinds of round.
+# Payment statuses, the two kinds of round, witnesses' answers and a checkpoint's finality.
 NAMES_ZH: dict[str, str] = {
-    **names_in("zh-CN", DEMAND_STATUSES, BOOKING_STATUSES, QUOTE_STATUSES, QUANTITY_UNITS, REASONS),
+    **names_in(
+        "zh-CN",
+        PAYMENT_STATUSES,
+        DEMAND_STATUSES,
+        BOOKING_STATUSES,
+        QUOTE_STATUSES,
+        QUANTITY_UNITS,
+        REASONS,
+    ),
+    **OPS_NAMES_ZH,
     "batch": "批量",
     "instant": "即时",
 }
@@ -120,7 +147,7 @@ def language() -> str:
     return "en"
 
 
-def say(key: str, **values: object) -> str:
+def say(key: str, /, **values: object) -> str:
     return MESSAGES[language()][key].format(**values)
 
 

@@ -47,6 +47,18 @@ QUOTE_STATUSES: Mapping[str, Text] = {
     QuoteStatus.EXPIRED: {"en": "expired", "zh-CN": "已失效"},
 }
 
+# A payment's or a payout's status (services/payments.py, services/escrow.py).
+PAYMENT_STATUSES: Mapping[str, Text] = {
+    "pending": {"en": "pending", "zh-CN": "处理中"},
+    "authorized": {"en": "authorized", "zh-CN": "已授权"},
+    "capturing": {"en": "capturing", "zh-CN": "扣款中"},
+    "captured": {"en": "captured", "zh-CN": "已扣款"},
+    "paid": {"en": "paid out", "zh-CN": "已打款"},
+    "failed": {"en": "failed", "zh-CN": "失败"},
+    "declined": {"en": "declined", "zh-CN": "已拒绝"},
+    "voided": {"en": "voided", "zh-CN": "已撤销"},
+}
+
 QUANTITY_UNITS: Mapping[str, Text] = {
     QuantityUnit.HOURS: {"en": "hours", "zh-CN": "小时"},
     QuantityUnit.SLOTS: {"en": "slots", "zh-CN": "时段"},
