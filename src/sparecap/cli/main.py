@@ -19,6 +19,7 @@ from sparecap.cli import demands as demands_cli
 from sparecap.cli import ledger as ledger_cli
 from sparecap.cli import match as match_cli
 from sparecap.cli import money as money_cli
+from sparecap.cli import notifications as notifications_cli
 from sparecap.cli import quotes as quotes_cli
 from sparecap.cli.common import DatabaseOpt, err, open_platform, service_errors, settings_for
 from sparecap.cli.text import say
@@ -39,6 +40,7 @@ app.add_typer(timers_app, name="timers")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(match_cli.app, name="match")
 app.add_typer(money_cli.app, name="money")
+app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(demands_cli.app, name="demand")
 app.add_typer(quotes_cli.app, name="quote")
 

@@ -65,6 +65,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "note": "  note: {note}",
         "attr_pair": "--attr: expected key=value, got {value!r}",
         "attr_json": "--attributes: expected a JSON object ({reason})",
+        "notice": "notification {id} ({at}{unread}): {text}",
+        "unread": ", unread",
+        "no_notices": "no notifications",
+        "marked": "{count} marked read",
+        "one_or_up_to": "give one notification or --up-to, not both",
     },
     "zh-CN": {
         "cannot_open": "无法打开数据库：",
@@ -102,6 +107,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "note": "  备注：{note}",
         "attr_pair": "--attr：应为 键=值 的形式，收到 {value!r}",
         "attr_json": "--attributes：应为 JSON 对象（{reason}）",
+        "notice": "通知 {id}（{at}{unread}）：{text}",
+        "unread": "，未读",
+        "no_notices": "没有通知",
+        "marked": "已将 {count} 条标为已读",
+        "one_or_up_to": "请指定一条通知或使用 --up-to，不能同时使用",
     },
 }
 
