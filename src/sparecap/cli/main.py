@@ -22,7 +22,7 @@ from sparecap.cli import money as money_cli
 from sparecap.cli import notifications as notifications_cli
 from sparecap.cli import quotes as quotes_cli
 from sparecap.cli.common import DatabaseOpt, err, open_platform, service_errors, settings_for
-from sparecap.cli.text import say
+from sparecap.cli.text import language, say
 from sparecap.db.migrate import upgrade
 from sparecap.services.demo import DemoMarket, seed_demo
 from sparecap.services.participants import create_participant, issue_api_key
@@ -113,9 +113,9 @@ def _print_demo(market: DemoMarket) -> None:
         table.add_row(key, str(market.participant_ids[key]), api_key)
     console.print(table)
     for line in market.money_story:
-        console.print(say("demo_money", line=line))
+        console.print(say("demo_money", line=line[language()]))
     for line in market.matching_story:
-        console.print(say("demo_matching", line=line))
+        console.print(say("demo_matching", line=line[language()]))
     seeded = say(
         "demo_seeded", resources=len(market.resource_ids), bookings=len(market.booking_ids)
     )

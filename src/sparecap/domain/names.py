@@ -136,3 +136,14 @@ def reason_message(reason: str) -> dict[str, str]:
     know (none is written today) reads as itself rather than failing the whole answer."""
     text = REASON_EXPLANATIONS.get(reason)
     return dict(text) if text is not None else dict.fromkeys(LANGUAGES, reason)
+
+
+def in_every_language(template: Text, **values: object) -> dict[str, str]:
+    """A template filled in each language; a value that is itself a Text (a mapping by
+    language) gives each language its own words."""
+    return {
+        language: template[language].format(
+            **{k: v[language] if isinstance(v, Mapping) else v for k, v in values.items()}
+        )
+        for language in LANGUAGES
+    }

@@ -136,8 +136,9 @@ class DemoMarket:
     participant_ids: dict[str, int]
     resource_ids: list[int]
     booking_ids: list[int]
-    money_story: list[str]
-    matching_story: list[str]
+    # What the demo did, line by line, each line by language ("en", "zh-CN").
+    money_story: list[dict[str, str]]
+    matching_story: list[dict[str, str]]
 
 
 def _next_weekday(now: datetime, weekday: int, zone: ZoneInfo) -> datetime:

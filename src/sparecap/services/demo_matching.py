@@ -11,12 +11,33 @@ from sqlalchemy.orm import Session
 
 from sparecap.db.demands import Demand
 from sparecap.db.models import Resource
+from sparecap.domain.names import REASONS, Text, in_every_language
 from sparecap.services.context import ServiceContext
 from sparecap.services.demands import DemandIn, post_demand
 from sparecap.services.principals import Principal
 from sparecap.services.rounds import RoundIn, run_round
 
 HOUR = timedelta(hours=1)
+STORY: dict[str, Text] = {
+    "held": {
+        "en": "{demand} -> {resource}, {day} {time}, held at {price} {currency} "
+        "(cost in minor units: {cost})",
+        "zh-CN": "{demand} → {resource}，{day} {time}，暂留价格 {price} {currency}"
+        "（成本，以最小货币单位计：{cost}）",
+    },
+    "missed": {"en": "{demand}: not matched, {reason}", "zh-CN": "{demand}：未撮合，{reason}"},
+}
+WEEKDAYS: Text = {
+    "en": "Mon Tue Wed Thu Fri Sat Sun",
+    "zh-CN": "周一 周二 周三 周四 周五 周六 周日",
+}
+SEPARATORS: Text = {"en": ", ", "zh-CN": "，"}
+COST_PARTS: dict[str, Text] = {
+    "price": {"en": "price", "zh-CN": "价格"},
+    "distance": {"en": "distance", "zh-CN": "距离"},
+    "delay": {"en": "delay", "zh-CN": "延迟"},
+    "total": {"en": "total", "zh-CN": "合计"},
+}
 
 
 def _demands(monday: datetime) -> list[tuple[str, dict[str, Any]]]:
@@ -45,8 +66,9 @@ def seed_matching(
     ctx: ServiceContext,
     principals: dict[str, Principal],
     monday: datetime,
-) -> list[str]:
-    """Post the demands, run one round as the operator, and tell what it did."""
+) -> list[dict[str, str]]:
+    """Post the demands, run one round as the operator, and tell what it did, in every
+    language."""
     for who, spec in _demands(monday):
         post_demand(session, ctx=ctx, principal=principals[who], spec=DemandIn(**spec))
     result = run_round(session, ctx=ctx, principal=principals["operator"], spec=RoundIn())
@@ -56,13 +78,18 @@ def seed_matching(
         demand, resource = session.get(Demand, m.demand_id), session.get(Resource, m.resource_id)
         assert demand is not None and resource is not None
         start = m.start_at.astimezone(zone)
-        cost = ", ".join(f"{k} {v}" for k, v in m.cost.items())
-        story.append(
-            f"{demand.title} -> {resource.name}, {start:%a %H:%M}, held at "
-            f"{m.price_minor / 100:.2f} {m.currency} (cost in minor units: {cost})"
-        )
+        story.append(in_every_language(
+            STORY["held"], demand=demand.title, resource=resource.name,
+            day={k: v.split()[start.weekday()] for k, v in WEEKDAYS.items()},
+            time=f"{start:%H:%M}", price=f"{m.price_minor / 100:.2f}", currency=m.currency,
+            cost={lang: SEPARATORS[lang].join(f"{COST_PARTS[k][lang]} {v}"
+                                              for k, v in m.cost.items())
+                  for lang in SEPARATORS},
+        ))  # fmt: skip
     for u in result.unmatched:
         demand = session.get(Demand, u.demand_id)
         assert demand is not None
-        story.append(f"{demand.title}: not matched, {u.reason}")
+        reason = {lang: f"{name}（{u.reason}）" if lang == "zh-CN" else u.reason
+                  for lang, name in REASONS[u.reason].items()}  # fmt: skip
+        story.append(in_every_language(STORY["missed"], demand=demand.title, reason=reason))
     return story

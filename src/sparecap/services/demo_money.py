@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from sparecap.db.models import Booking
 from sparecap.domain.bookings import Event
+from sparecap.domain.names import PAYMENT_STATUSES, Text, in_every_language
 from sparecap.services.bookings import transition_booking
 from sparecap.services.context import ServiceContext
 from sparecap.services.participants import get_participant, principal_of
@@ -30,6 +31,42 @@ CHARGER_TARIFF = {
 }
 
 
+# What the demo tells of each step, in both languages (amounts in yuan, two decimals).
+STORY: dict[str, Text] = {
+    "top_up": {
+        "en": "driver tops up wallet: {amount} CNY ({status})",
+        "zh-CN": "司机为钱包充值：{amount} 元（{status}）",
+    },
+    "paid": {
+        "en": "charging booking {booking} paid from the wallet into escrow: {amount} CNY",
+        "zh-CN": "充电预订 {booking} 由钱包付款，资金进入托管：{amount} 元",
+    },
+    "released": {
+        "en": "escrow released to the provider: {count} booking(s)",
+        "zh-CN": "托管资金已释放给供应方：{count} 笔预订",
+    },
+    "payout": {
+        "en": "provider paid out {amount} CNY ({status})",
+        "zh-CN": "供应方提现 {amount} 元（{status}）",
+    },
+    "refunded": {
+        "en": "parking booking {booking} paid by card ({amount} CNY), cancelled: refunded "
+        "{refunded} CNY by its policy",
+        "zh-CN": "停车预订 {booking} 以银行卡付款（{amount} 元）后取消：按其退订规则退款 "
+        "{refunded} 元",
+    },
+}
+
+
+def _yuan(minor: int) -> str:
+    return f"{minor / 100:.2f}"
+
+
+def _status(code: str) -> Text:
+    """A payment status: its code in English (as the API shows it), its name in zh-CN."""
+    return {"en": code, "zh-CN": PAYMENT_STATUSES[code]["zh-CN"]}
+
+
 def set_demo_terms(session: Session, *, ctx: ServiceContext, charger_id: int) -> None:
     """The chargers' own tariff, and no dispute window so the demo can release at once."""
     owner = _principal(session, get_resource(session, resource_id=charger_id).provider_id)
@@ -37,8 +74,11 @@ def set_demo_terms(session: Session, *, ctx: ServiceContext, charger_id: int) ->
     set_terms(session, ctx=ctx, principal=owner, resource_id=charger_id, terms=terms)
 
 
-def seed_money(session: Session, *, ctx: ServiceContext, booking_ids: list[int]) -> list[str]:
-    """Walk two demo bookings through the money flow; returns what happened, line by line."""
+def seed_money(
+    session: Session, *, ctx: ServiceContext, booking_ids: list[int]
+) -> list[dict[str, str]]:
+    """Walk two demo bookings through the money flow; returns what happened, line by line, in
+    every language."""
     parking, charging = (session.get(Booking, booking_ids[i]) for i in (3, 4))
     assert parking is not None and charging is not None
     provider_of = {b.id: _principal(session, b.resource.provider_id) for b in (parking, charging)}
@@ -47,11 +87,11 @@ def seed_money(session: Session, *, ctx: ServiceContext, booking_ids: list[int])
     top = top_up(
         session, ctx=ctx, principal=driver, body=AmountIn(amount_minor=50_000, currency="CNY")
     )
-    story.append(f"driver tops up wallet: {top.amount_minor / 100:.2f} CNY ({top.status})")
+    story.append(in_every_language(STORY["top_up"], amount=_yuan(top.amount_minor),
+                                   status=_status(top.status)))  # fmt: skip
     paid = pay_booking(session, ctx=ctx, principal=driver, booking_id=charging.id, body=PayIn())
     story.append(
-        f"charging booking {charging.id} paid from the wallet into escrow:"
-        f" {paid.amount_minor / 100:.2f} CNY"
+        in_every_language(STORY["paid"], booking=charging.id, amount=_yuan(paid.amount_minor))
     )
     for event in (Event.START, Event.COMPLETE):
         transition_booking(
@@ -61,14 +101,15 @@ def seed_money(session: Session, *, ctx: ServiceContext, booking_ids: list[int])
             booking_id=charging.id,
             event=event,
         )
-    story.append(f"escrow released to the provider: {settle_due(session, ctx=ctx)} booking(s)")
+    story.append(in_every_language(STORY["released"], count=settle_due(session, ctx=ctx)))
     out = request_payout(
         session,
         ctx=ctx,
         principal=provider_of[charging.id],
         body=AmountIn(amount_minor=paid.amount_minor, currency="CNY", instrument="bank:demo"),
     )
-    story.append(f"provider paid out {out.amount_minor / 100:.2f} CNY ({out.status})")
+    story.append(in_every_language(STORY["payout"], amount=_yuan(out.amount_minor),
+                                   status=_status(out.status)))  # fmt: skip
     card = pay_booking(
         session,
         ctx=ctx,
@@ -79,10 +120,9 @@ def seed_money(session: Session, *, ctx: ServiceContext, booking_ids: list[int])
     transition_booking(
         session, ctx=ctx, principal=driver, booking_id=parking.id, event=Event.CANCEL
     )
-    story.append(
-        f"parking booking {parking.id} paid by card ({card.amount_minor / 100:.2f} CNY),"
-        f" cancelled: refunded {card.refunded_minor / 100:.2f} CNY by its policy"
-    )
+    story.append(in_every_language(STORY["refunded"], booking=parking.id,
+                                   amount=_yuan(card.amount_minor),
+                                   refunded=_yuan(card.refunded_minor)))  # fmt: skip
     return story
 
 
