@@ -34,6 +34,7 @@ from sparecap.domain.matching.assignment import (
     UnitArcs,
     UnitMatching,
     match_units,
+    match_units_by_flow,
     match_units_lsa,
     solve_square_assignment,
 )
@@ -53,28 +54,6 @@ CITY_SIDE_M = 20_000.0
 def peak_rss_mib() -> float:
     """Peak resident memory of this process (Linux reports kilobytes)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def helpers_peak_rss_mib() -> float:
-    """Sum of the peak resident memory of this process's live descendants: the engine's helper
-    processes and their forkserver (see spread.py). Each one's own peak, summed: never less
-    than their peak together."""
-    parent: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        parent[int(stat.parent.name)] = int(fields[1])
-    me, total = os.getpid(), 0.0
-    for pid, ppid in parent.items():
-        ancestor = ppid
-        while ancestor not in (0, 1, me):
-            ancestor = parent.get(ancestor, 0)
-        if ancestor == me:
-            status = Path(f"/proc/{pid}/status").read_text()
-            total += int(next(x for x in status.splitlines() if x.startswith("VmHWM:")).split()[1])
-    return total / 1024
 
 
 def market(demands: int, units: int, per_demand: int, seed: int) -> tuple[UnitArcs, float, float]:
@@ -125,9 +104,10 @@ def bench_market(args: argparse.Namespace) -> None:
     print("\n| method | matched | fill rate | total cost (m) | mean cost | wall s |")
     print("|---|---:|---:|---:|---:|---:|")
     runs: list[tuple[str, Callable[[UnitArcs], UnitMatching]]] = [
-        ("engine (split min-cost flow), first call: its helper starts meanwhile", match_units),
-        ("engine, helper warm", match_units),
-        ("engine, all in one process", partial(match_units, spread_from=arcs.size + 1)),
+        ("engine (classes, auction), first call: loads the compiled code", match_units),
+        ("engine, warm", match_units),
+        ("engine, one thread", partial(match_units, threads=False)),
+        ("previous engine: OR-Tools flows on the pieces, one process", match_units_by_flow),
         ("first come, first served", first_come_first_served),
         ("greedy cheapest first", greedy_cheapest_first),
     ]
@@ -142,7 +122,10 @@ def bench_market(args: argparse.Namespace) -> None:
             f"| {name} | {result.matched:,} | {result.fill_rate:.2%} | {result.objective:,} "
             f"| {mean:.1f} | {result.wall_seconds:.2f} |"
         )
-    engine = results["engine, helper warm"]
+    engine = results["engine, warm"]
+    previous = results["previous engine: OR-Tools flows on the pieces, one process"]
+    same = (previous.matched, previous.objective) == (engine.matched, engine.objective)
+    print(f"\nprevious engine (another algorithm, OR-Tools): {'agrees' if same else 'DISAGREES'}")
     check = results.get("check: linear sum assignment")
     if check is not None:
         same = (check.matched, check.objective) == (engine.matched, engine.objective)
@@ -156,10 +139,7 @@ def bench_market(args: argparse.Namespace) -> None:
             f"\nindependent check (one min-cost flow on the whole market, {matched:,} matched, "
             f"total {objective:,}, {seconds:.1f} s): {verdict}"
         )
-    print(
-        f"peak RSS so far: this process {peak_rss_mib():,.0f} MiB, "
-        f"its helpers {helpers_peak_rss_mib():,.0f} MiB"
-    )
+    print(f"peak RSS so far: {peak_rss_mib():,.0f} MiB")
 
 
 def optima() -> dict[tuple[str, str, str], int]:
@@ -238,7 +218,7 @@ def main() -> None:
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs ({cpu}); "
         f"Python {sys.version.split()[0]}; numpy {np.__version__}; ortools {version('ortools')}; "
-        f"scipy {version('scipy')}"
+        f"scipy {version('scipy')}; numba {version('numba')}"
     )
     # The machine is shared: the load when the run starts says how far to trust its timings.
     print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -11,21 +11,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparecap.domain.matching import assignment
+from sparecap.domain.matching import unit_flow
 from sparecap.domain.matching.assignment import (
     UNMATCHED,
     UnitArcs,
     UnitMatching,
     UnmatchedReason,
     match_units,
+    match_units_by_flow,
     match_units_lsa,
     solve_square_assignment,
 )
 from sparecap.domain.matching.core import MatchingInputError, Sense, SolveStatus
 from sparecap.domain.matching.orlib import read_assignment
+from sparecap.domain.matching.unit_auction import auction_matching
 from tests.domain.matching._orlib import ORLIB, needs_orlib, optima
 
-ENGINES: list[Callable[[UnitArcs], UnitMatching]] = [match_units, match_units_lsa]
+ENGINES: list[Callable[[UnitArcs], UnitMatching]] = [
+    match_units,
+    match_units_by_flow,
+    match_units_lsa,
+]
 
 
 @st.composite
@@ -65,7 +71,7 @@ def assert_valid(arcs: UnitArcs, result: UnitMatching) -> None:
     assert set(result.unmatched) == set(np.flatnonzero(result.unit_of_demand == UNMATCHED))
 
 
-@pytest.mark.parametrize("engine", ENGINES, ids=["min_cost_flow", "linear_sum_assignment"])
+@pytest.mark.parametrize("engine", ENGINES, ids=["auction", "min_cost_flow", "assignment"])
 @settings(max_examples=150, deadline=None)
 @given(arcs=markets())
 def test_engines_match_the_most_demands_at_the_least_cost(
@@ -100,10 +106,10 @@ def test_the_two_algorithms_agree_on_a_larger_sparse_market() -> None:
     d = np.repeat(np.arange(demands), per_demand)
     u = rng.integers(0, units, d.size)
     arcs = UnitArcs.build(demands, units, d, u, rng.integers(0, 1000, d.size))
-    flow, lsa = match_units(arcs), match_units_lsa(arcs)
-    assert_valid(arcs, flow)
-    assert (flow.matched, flow.objective) == (lsa.matched, lsa.objective)
-    assert flow.matched < demands  # more demands than units: some must stay unmatched
+    auction, lsa = match_units(arcs), match_units_lsa(arcs)
+    assert_valid(arcs, auction)
+    assert (auction.matched, auction.objective) == (lsa.matched, lsa.objective)
+    assert auction.matched < demands  # more demands than units: some must stay unmatched
 
 
 @st.composite
@@ -127,22 +133,23 @@ def clustered_markets(draw: st.DrawFn) -> UnitArcs:
 
 
 @settings(max_examples=150, deadline=None)
-@given(arcs=clustered_markets())
-def test_the_split_solve_agrees_with_the_padded_assignment(arcs: UnitArcs) -> None:
-    # match_units splits the market (Dulmage-Mendelsohn classes, then components, batched);
-    # match_units_lsa solves the whole padded graph at once, so they share no step but ortools.
-    flow, lsa = match_units(arcs), match_units_lsa(arcs)
-    assert_valid(arcs, flow)
+@given(arcs=clustered_markets(), threads=st.booleans())
+def test_the_three_algorithms_agree_on_split_markets(arcs: UnitArcs, threads: bool) -> None:
+    # match_units splits the market into its Dulmage-Mendelsohn classes and auctions each;
+    # match_units_by_flow splits it into components solved by OR-Tools' flows (batched, or one
+    # by one); match_units_lsa solves the whole padded graph at once. They share no step.
+    auction, lsa = match_units(arcs, threads=threads), match_units_lsa(arcs)
+    assert_valid(arcs, auction)
+    assert (auction.matched, auction.objective) == (lsa.matched, lsa.objective)
+    flow = match_units_by_flow(arcs)
     assert (flow.matched, flow.objective) == (lsa.matched, lsa.objective)
-    # One batch per component instead of batched components: same optimum.
-    with patch.object(assignment, "_BATCH_ARCS", 1):
-        alone = match_units(arcs)
+    with patch.object(unit_flow, "_BATCH_ARCS", 1):
+        alone = match_units_by_flow(arcs)
     assert (alone.matched, alone.objective) == (lsa.matched, lsa.objective)
 
 
-def test_pieces_solved_side_by_side_give_the_same_optimum() -> None:
-    # A market of several pieces, solved once in this process and once spread over a helper
-    # process (spread_from=0 spreads any market): the same matching size and cost.
+def several_classes() -> UnitArcs:
+    """Three clusters: short of units, short of demands, even; random costs."""
     rng = np.random.default_rng(7)
     demand_parts, unit_parts, cost_parts = [], [], []
     for base, (demands, units) in enumerate([(300, 250), (250, 300), (200, 200)]):
@@ -150,22 +157,42 @@ def test_pieces_solved_side_by_side_give_the_same_optimum() -> None:
         demand_parts.append(d + base * 1000)
         unit_parts.append(rng.integers(0, units, d.size) + base * 1000)
         cost_parts.append(rng.integers(0, 500, d.size))
-    arcs = UnitArcs.build(
+    return UnitArcs.build(
         3000, 3000, np.concatenate(demand_parts), np.concatenate(unit_parts),
         np.concatenate(cost_parts),
     )  # fmt: skip
-    alone = match_units(arcs, spread_from=arcs.size + 1)
-    spread = match_units(arcs, spread_from=0)
-    assert_valid(arcs, spread)
-    assert (spread.matched, spread.objective) == (alone.matched, alone.objective)
-    assert len(assignment._pieces(arcs, assignment._maximum_matching(arcs))) >= 3
+
+
+def test_classes_solved_in_threads_give_the_one_thread_optimum() -> None:
+    arcs = several_classes()
+    alone, threaded = match_units(arcs, threads=False), match_units(arcs, threads=True)
+    assert_valid(arcs, threaded)
+    assert (threaded.matched, threaded.objective) == (alone.matched, alone.objective)
+    flow = match_units_by_flow(arcs)
+    assert (threaded.matched, threaded.objective) == (flow.matched, flow.objective)
+
+
+def test_costs_too_wide_for_the_auction_go_to_the_flow_solver() -> None:
+    # 10^10 spread over 3,000 objects leaves the auction's int64 prices too little room.
+    base = several_classes()
+    wide = UnitArcs.build(base.num_demands, base.num_units, base.demand, base.unit,
+                          base.cost * 20_000_000)  # fmt: skip
+    assert auction_matching(wide.num_demands, wide.num_units, wide.demand, wide.unit,
+                            wide.cost) is None  # fmt: skip
+    result = match_units(wide)
+    assert_valid(wide, result)
+    reference = match_units(base)
+    assert (result.matched, result.objective) == (
+        reference.matched,
+        reference.objective * 20_000_000,
+    )
 
 
 @settings(max_examples=100, deadline=None)
 @given(arcs=clustered_markets())
 def test_pieces_partition_the_arcs_a_maximum_matching_can_use(arcs: UnitArcs) -> None:
-    matched = assignment._maximum_matching(arcs)
-    pieces = assignment._pieces(arcs, matched)
+    matched = unit_flow._maximum_matching(arcs)
+    pieces = unit_flow._pieces(arcs, matched)
     arc_ids = np.concatenate([piece for piece, _ in pieces]) if pieces else np.zeros(0, int)
     assert len(set(arc_ids.tolist())) == arc_ids.size  # no arc in two pieces
     # The maximum matching found first lies inside the pieces.

@@ -6,14 +6,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparecap.domain.matching import assignment
+from sparecap.domain.matching import unit_flow
 from sparecap.domain.matching.assignment import UnitArcs
 from tests.domain.matching.test_assignment import brute_force, markets
 
 
 def flow_on(arcs: UnitArcs) -> tuple[int, int]:
     """(pairs, cost) the flow solver picks with every arc of the market as one piece."""
-    used = assignment._min_cost_flow(arcs.demand, arcs.unit, arcs.cost)
+    used = unit_flow._min_cost_flow(arcs.demand, arcs.unit, arcs.cost)
     demands, units = arcs.demand[used], arcs.unit[used]
     assert len(set(demands.tolist())) == demands.size == len(set(units.tolist()))
     return int(used.sum()), int(arcs.cost[used].sum())
@@ -46,6 +46,6 @@ def test_breadth_first_numbers_are_a_permutation(nodes: int, data: st.DataObject
     pairs = data.draw(ends)
     tails = np.array([t for t, _ in pairs], np.int64)
     heads = np.array([h for _, h in pairs], np.int64)
-    number = assignment._breadth_first_numbers(nodes, tails, heads)
+    number = unit_flow._breadth_first_numbers(nodes, tails, heads)
     assert sorted(number.tolist()) == list(range(nodes))
     assert number[0] == 0  # the search starts at node 0

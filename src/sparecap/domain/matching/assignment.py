@@ -10,18 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 # ortools ships .pyi files for its graph solvers but no py.typed marker, so mypy cannot see them.
-from ortools.graph.python import (  # type: ignore[import-untyped]
-    linear_sum_assignment,
-    max_flow,
-    min_cost_flow,
-)
-
-# scipy ships no type information of its own (that is the separate scipy-stubs package).
-from scipy.sparse import csr_array  # type: ignore[import-untyped]
-from scipy.sparse.csgraph import (  # type: ignore[import-untyped]
-    breadth_first_order,
-    connected_components,
-)
+from ortools.graph.python import linear_sum_assignment  # type: ignore[import-untyped]
 
 from sparecap.domain.matching.core import (
     BoolArray,
@@ -40,19 +29,13 @@ from sparecap.domain.matching.pricing import (
     priced_out,
     sparse_seed,
 )
-from sparecap.domain.matching.spread import run_spread, warm_up
+from sparecap.domain.matching.unit_auction import auction_matching
+from sparecap.domain.matching.unit_flow import flow_matching
 
 UNMATCHED = -1
 # Rounds of "solve on the arcs so far, price the rest, add the arcs priced out" before falling
 # back to the complete matrix; OR-Library instances need one.
 PRICING_ROUNDS = 4
-# Components of a split market are handed to the min-cost flow solver in batches of at least
-# this many arcs (one component may make a batch larger).
-_BATCH_ARCS = 20_000
-# From this many arcs on, a market's pieces are solved side by side on the machine's cores (see
-# spread.py). Below it, a helper's start and the arrays' trip cost more than they save: the
-# 10,000 x 10,000 bench market (200,000 arcs) solves in about 0.6 s in one process.
-SPREAD_FROM_ARCS = 500_000
 
 
 class UnmatchedReason(StrEnum):
@@ -125,220 +108,32 @@ class UnitMatching:
             yield int(d), int(self.unit_of_demand[d]), int(self.cost_of_demand[d])
 
 
-def match_units(arcs: UnitArcs, *, spread_from: int = SPREAD_FROM_ARCS) -> UnitMatching:
-    """Match as many demands as possible, then at least total cost (min-cost maximum flow).
+def match_units(arcs: UnitArcs, *, threads: bool = True) -> UnitMatching:
+    """Match as many demands as possible, then at the least total cost.
 
-    A maximum matching found first splits the market without changing its optimum (see
-    _pieces): arcs that no maximum matching can use are dropped, and what is left falls into
-    independent pieces. Each piece is a min-cost maximum flow of its own: every demand node
-    supplies one unit of flow and every unit node absorbs one; arcs carry one. The flow
-    solver's time grows faster than linearly with the size of a network, so several small
-    solves beat one large one. Pieces where everyone is matched are perfect assignments, which
-    the assignment solver does several times faster than the flow solver; on the others (some
-    demands or some units left over) the flow solver is the faster one. On a market of at
-    least spread_from arcs the pieces are solved side by side on the machine's cores.
+    A maximum matching splits the market into its Dulmage-Mendelsohn classes; in each, an
+    ε-scaling auction assigns every node of the side all maximum matchings fill (unit_auction.py).
+    With `threads`, the largest class is solved beside the others. Where the auction declines
+    (costs too wide for its int64 prices), OR-Tools' flow solvers take the market (unit_flow.py).
     """
     watch = Stopwatch()
-    if arcs.size == 0:
-        return build_matching(
-            arcs, np.full(arcs.num_demands, UNMATCHED, np.int32), SolveStatus.OPTIMAL, watch
-        )
-    spread = arcs.size >= spread_from
-    if spread:
-        warm_up()  # the helpers start while the maximum matching is found here
-    pieces = _pieces(arcs, _maximum_matching(arcs))
-    tasks = [
-        (piece.size, (arcs.demand[piece], arcs.unit[piece], arcs.cost[piece], perfect))
-        for piece, perfect in pieces
-    ]
-    chosen = run_spread(_solve_piece, tasks) if spread else [_solve_piece(*a) for _, a in tasks]
-    used = np.zeros(arcs.size, np.bool_)
-    for (piece, _), piece_used in zip(pieces, chosen, strict=True):
-        used[piece[piece_used]] = True
+    used = auction_matching(arcs.num_demands, arcs.num_units, arcs.demand, arcs.unit, arcs.cost,
+                            threads=threads)  # fmt: skip
+    if used is None:
+        used = flow_matching(arcs)
+    return _from_used_arcs(arcs, used, watch)
+
+
+def match_units_by_flow(arcs: UnitArcs) -> UnitMatching:
+    """The same optimum by OR-Tools' flow solvers alone: the check on match_units."""
+    watch = Stopwatch()
+    return _from_used_arcs(arcs, flow_matching(arcs), watch)
+
+
+def _from_used_arcs(arcs: UnitArcs, used: BoolArray, watch: Stopwatch) -> UnitMatching:
     unit_of_demand = np.full(arcs.num_demands, UNMATCHED, np.int32)
     unit_of_demand[arcs.demand[used]] = arcs.unit[used]
     return build_matching(arcs, unit_of_demand, SolveStatus.OPTIMAL, watch, used_arcs=used)
-
-
-def _maximum_matching(arcs: UnitArcs) -> BoolArray:
-    """Arcs of one maximum matching (any), by max flow from a source over demands to units."""
-    d_count, u_count = arcs.num_demands, arcs.num_units
-    source, sink = d_count + u_count, d_count + u_count + 1
-    # Breadth-first node numbers, as for _min_cost_flow: on the bench market the solve took
-    # 1.8 s with them (the search included) against 2.9 s without.
-    number = _breadth_first_numbers(
-        d_count + u_count, arcs.demand, arcs.unit.astype(np.int64) + d_count
-    )
-    demands, units = number[:d_count], number[d_count:]
-    flow = max_flow.SimpleMaxFlow()
-    flow.add_arcs_with_capacity(
-        np.concatenate([np.full(d_count, source, np.int32), demands[arcs.demand], units]),
-        np.concatenate([demands, units[arcs.unit], np.full(u_count, sink, np.int32)]),
-        np.ones(d_count + arcs.size + u_count, np.int64),
-    )
-    status = flow.solve(source, sink)
-    if status != flow.OPTIMAL:
-        raise MatchingInputError(f"max flow refused the instance: {status.name}")
-    arc_ids = np.arange(d_count, d_count + arcs.size, dtype=np.int32)
-    return np.asarray(flow.flows(arc_ids)) > 0
-
-
-def _pieces(arcs: UnitArcs, matched: BoolArray) -> list[tuple[IntArray, bool]]:
-    """Arc indices of independent pieces whose separate optima make up the whole optimum,
-    each with whether it is a perfect assignment (all its demands and units get matched).
-
-    Dulmage-Mendelsohn: take the demands reachable from an unmatched demand by alternating
-    paths (any arc to a unit, then that unit's matched arc back) with the units on the way,
-    and likewise from the unmatched units. Every maximum matching matches the units of the
-    first set to demands of that set, the demands of the second set to units of that set, and
-    everything else perfectly among itself; so an arc between two of these three classes is
-    in no maximum matching and can go. What is left falls apart into connected components,
-    each a matching problem of its own with the same objective: most pairs, then least cost.
-    """
-    d_count, u_count = arcs.num_demands, arcs.num_units
-    mate_of_demand = np.full(d_count, -1, np.int64)
-    mate_of_demand[arcs.demand[matched]] = arcs.unit[matched]
-    mate_of_unit = np.full(u_count, -1, np.int64)
-    mate_of_unit[arcs.unit[matched]] = arcs.demand[matched]
-    paired = np.flatnonzero(mate_of_demand >= 0)
-    # Nodes: demands 0..d_count-1, then units; reach() adds a root linked to the start nodes.
-    unit_nodes = arcs.unit.astype(np.int64) + d_count
-    demand_side = _reach(
-        d_count + u_count,
-        np.flatnonzero(mate_of_demand < 0),
-        np.concatenate([arcs.demand, mate_of_demand[paired] + d_count]),
-        np.concatenate([unit_nodes, paired]),
-    )
-    unit_side = _reach(
-        d_count + u_count,
-        np.flatnonzero(mate_of_unit < 0) + d_count,
-        np.concatenate([unit_nodes, paired]),
-        np.concatenate([arcs.demand, mate_of_demand[paired] + d_count]),
-    )
-    # Class of each node: 1 reached from an unmatched demand, 2 from an unmatched unit, else 0
-    # (no node is reached from both, or the matching would have an augmenting path).
-    node_class = demand_side.astype(np.int8) + 2 * unit_side.astype(np.int8)
-    keep = np.flatnonzero(node_class[arcs.demand] == node_class[unit_nodes])
-    if keep.size == 0:
-        return []
-    graph = csr_array(
-        (np.ones(keep.size, np.int8), (arcs.demand[keep], unit_nodes[keep])),
-        shape=(d_count + u_count, d_count + u_count),
-    )
-    count, label = connected_components(graph, directed=False)
-    # Components of one class sit next to each other, so batches below never mix classes.
-    group = node_class[arcs.demand[keep]].astype(np.int64) * count + label[arcs.demand[keep]]
-    order = np.argsort(group, kind="stable")
-    by_group, group = keep[order], group[order]
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    # Small components go to the solver together, so a market of many tiny ones does not
-    # pay a solver's fixed cost per component; a batch closes once it has enough arcs or
-    # the next component is of another class.
-    pieces, first = [], 0
-    for start, end in zip(starts.tolist(), [*starts[1:].tolist(), group.size], strict=True):
-        if end == group.size or (
-            end - first >= _BATCH_ARCS or group[end] // count != group[start] // count
-        ):
-            pieces.append((by_group[first:end], bool(group[start] // count == 0)))
-            first = end
-    return pieces
-
-
-def _reach(nodes: int, starts: IntArray, tails: IntArray, heads: IntArray) -> BoolArray:
-    """Which nodes a breadth-first search reaches from `starts` along arcs tail -> head."""
-    root = nodes
-    graph = csr_array(
-        (
-            np.ones(starts.size + tails.size, np.int8),
-            (np.concatenate([np.full(starts.size, root), tails]), np.r_[starts, heads]),
-        ),
-        shape=(nodes + 1, nodes + 1),
-    )
-    seen = np.zeros(nodes + 1, np.bool_)
-    seen[breadth_first_order(graph, root, directed=True, return_predecessors=False)] = True
-    return seen[:nodes]
-
-
-def _solve_piece(demand: IndexArray, unit: IndexArray, cost: IntArray, perfect: bool) -> BoolArray:
-    """Which of a piece's arcs (demand[k] to unit[k] at cost[k]) its optimum uses."""
-    chosen = _perfect_assignment(demand, unit, cost) if perfect else None
-    # The assignment solver scales costs by the node count and declines when that could
-    # overflow; the flow solver then takes the piece.
-    return _min_cost_flow(demand, unit, cost) if chosen is None else chosen
-
-
-def _min_cost_flow(demand: IndexArray, unit: IndexArray, cost: IntArray) -> BoolArray:
-    """Which of the arcs a min-cost maximum flow uses, on the arcs' own nodes alone."""
-    demands, demand_node = np.unique(demand, return_inverse=True)
-    units, unit_node = np.unique(unit, return_inverse=True)
-    nodes = demands.size + units.size
-    tails, heads = demand_node, unit_node + demands.size
-    # The solver's time depends on how its nodes are numbered: numbered in breadth-first order
-    # it solved the 100k x 100k bench market's largest piece (54k demands, 1M arcs) in 4-8 s
-    # instead of 9-12 s (numbered by demand and unit index, or at random), the smaller pieces
-    # up to a third faster. Reversed breadth-first and reverse Cuthill-McKee orders gain
-    # nothing, so it is the search order, not just locality; the numbers say, not a theory.
-    number = _breadth_first_numbers(nodes, tails, heads)
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(
-        number[tails], number[heads], np.ones(cost.size, np.int64), cost
-    )
-    supplies = np.zeros(nodes, np.int64)
-    supplies[number[: demands.size]] = 1
-    supplies[number[demands.size :]] = -1
-    flow.set_nodes_supplies(np.arange(nodes, dtype=np.int32), supplies)
-    status = flow.solve_max_flow_with_min_cost()
-    if status != flow.OPTIMAL:
-        raise MatchingInputError(f"min-cost flow refused the instance: {status.name}")
-    return np.asarray(flow.flows(np.arange(cost.size, dtype=np.int32))) > 0
-
-
-def _breadth_first_numbers(
-    nodes: int, tails: IndexArray | IntArray, heads: IndexArray | IntArray
-) -> IndexArray:
-    """New number of each node: its place in a breadth-first search from node 0 over the arcs
-    in both directions, then the nodes it does not reach (other components) in their order."""
-    graph = csr_array(
-        (np.ones(tails.size, np.int8), (tails, heads)), shape=(nodes, nodes), dtype=np.int8
-    )
-    order = breadth_first_order(graph, 0, directed=False, return_predecessors=False)
-    reached = np.zeros(nodes, np.bool_)
-    reached[order] = True
-    order = np.concatenate([order, np.flatnonzero(~reached)])
-    number = np.empty(nodes, np.int32)
-    number[order] = np.arange(nodes, dtype=np.int32)
-    return number
-
-
-def _perfect_assignment(demand: IndexArray, unit: IndexArray, cost: IntArray) -> BoolArray | None:
-    """Which of the arcs a least-cost perfect assignment of their nodes uses; None if the
-    solver declines them (see _solve_piece)."""
-    demands, demand_node = np.unique(demand, return_inverse=True)
-    units, unit_node = np.unique(unit, return_inverse=True)
-    n = demands.size
-    if units.size != n:
-        raise MatchingInputError("a perfect piece must have as many demands as units")
-    # The solver takes one arc per pair, so parallel arcs give way to their cheapest one.
-    pair = demand_node.astype(np.int64) * n + unit_node
-    order = np.lexsort((cost, pair))
-    cheapest = order[np.r_[True, pair[order][1:] != pair[order][:-1]]]
-    costs = cost[cheapest]
-    solver = linear_sum_assignment.SimpleLinearSumAssignment()
-    # Every perfect assignment pays the same shift n times, so the optimum does not move; the
-    # solver wrongly reports some instances with negative costs infeasible (found by the
-    # property test: arcs 0-0 at 1, 0-1 at -1, 1-1 at 0), non-negative ones it solves.
-    solver.add_arcs_with_cost(
-        demand_node[cheapest].astype(np.int32),
-        unit_node[cheapest].astype(np.int32),
-        costs - min(0, int(costs.min())),
-    )
-    status = solver.solve()
-    if status != solver.OPTIMAL:
-        return None  # min-cost flow takes the piece (overflow risk, or a refusal)
-    mates = np.fromiter((solver.right_mate(i) for i in range(n)), np.int64, n)
-    used = np.zeros(cost.size, np.bool_)
-    used[cheapest[np.searchsorted(pair[cheapest], np.arange(n) * n + mates)]] = True
-    return used
 
 
 def match_units_lsa(arcs: UnitArcs) -> UnitMatching:
