@@ -12,8 +12,10 @@ from sparecap.bootstrap import Platform
 from sparecap.bootstrap.scheduler import expire_demands_once, match_round_once
 from sparecap.db.notifications import Notification
 from sparecap.domain.bookings import Event
+from sparecap.domain.demands import DemandEvent
 from sparecap.domain.notices import render
 from sparecap.services.bookings import run_due_timers, transition_booking
+from sparecap.services.demands import change_demand
 from sparecap.services.errors import ConflictError, NotFoundError
 from sparecap.services.negotiation import CounterIn, accept_quote, counter_quote
 from sparecap.services.notifications import list_notifications, read_notifications
@@ -184,3 +186,17 @@ def test_an_operators_change_is_told_to_both_sides_and_not_to_the_operator(
     assert sorted(told) == sorted([market["demander"].id, market["provider"].id])
     with platform.db.read() as s:  # the hold, the cancel twice, the demand reopened
         assert s.scalar(select(func.count()).select_from(Notification)) == 4
+
+
+def test_an_operator_withdrawing_a_demand_tells_its_demander(
+    platform: Platform, market: dict
+) -> None:
+    demander = market["demander"]
+    theirs, mine = post(platform, demander), post(platform, demander)
+    for who, demand_id in ((market["operator"], theirs), (demander, mine)):
+        with platform.db.write() as s:
+            change_demand(s, ctx=platform.ctx, principal=who.principal, demand_id=demand_id,
+                          event=DemandEvent.WITHDRAW)  # fmt: skip
+    (told,) = inbox(platform, demander)  # not of its own withdrawal
+    assert (told.kind, told.data["demand"]) == ("demand.withdrawn", theirs)
+    assert render(told.kind, told.data)["zh-CN"] == f"您的需求 {theirs} 已被运营方撤回。"

@@ -51,6 +51,14 @@ NOTICES: Mapping[str, Text] = {
         "zh-CN": "您的需求 {demand} 已重新开放：其预订 {booking} 以“{lapsed}”结束，"
         "后续撮合将重新寻找产能。",
     },
+    "demand.withdrawn": {
+        "en": "Your demand {demand} was withdrawn by the operator.",
+        "zh-CN": "您的需求 {demand} 已被运营方撤回。",
+    },
+    "demand.closed": {
+        "en": "Your demand {demand} was closed by the operator.",
+        "zh-CN": "您的需求 {demand} 已被运营方关闭。",
+    },
     "quote.offered": {
         "en": "You have a quote {quote} on your demand {demand}.",
         "zh-CN": "您的需求 {demand} 收到报价 {quote}。",

@@ -283,7 +283,7 @@ def apply_event(
     demand.status = _target(demand, event, actor)
     demand.updated_at = ctx.clock.now()
     record_demand(session, ctx, demand, event=event.value, actor_role=actor.value, **extra)
-    if actor is DemandActor.SYSTEM:
+    if actor in (DemandActor.SYSTEM, DemandActor.OPERATOR):  # not the demander's own act
         demand_changed(session, ctx, demand, event, **extra)
 
 

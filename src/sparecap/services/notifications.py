@@ -32,6 +32,8 @@ DEMAND_NOTICES = {
     DemandEvent.EXPIRE: "demand.expired",
     DemandEvent.REOPEN: "demand.reopened",
     DemandEvent.LAPSE_PART: "demand.reopened",
+    DemandEvent.WITHDRAW: "demand.withdrawn",  # by an operator
+    DemandEvent.CLOSE: "demand.closed",  # by an operator
 }
 QUOTE_NOTICES = {
     "offer": "quote.offered",
@@ -107,14 +109,15 @@ def _held(demand: Demand, booking: Booking) -> Notice:
 def demand_changed(
     session: Session, ctx: ServiceContext, demand: Demand, event: DemandEvent, **extra: Any
 ) -> None:
-    """Tell a demander what the platform did to its demand (expired it, reopened it)."""
+    """Tell a demander what the platform or an operator did to its demand (expired it,
+    reopened it, withdrew or closed it)."""
     kind = DEMAND_NOTICES.get(event)
     if kind is None:
         return
     data: dict[str, Any] = {"demand": demand.id, "status": demand.status}
     if event is DemandEvent.EXPIRE:
         data["cause"] = "unconfirmed_holds" if "unconfirmed_holds" in extra else "deadline"
-    else:
+    elif event in (DemandEvent.REOPEN, DemandEvent.LAPSE_PART):
         data["lapsed"] = extra.get("lapsed")
         data["booking"] = extra.get("booking")
     notify(session, ctx, [Notice(demand.demander_id, kind, f"demand:{demand.id}", data)])
