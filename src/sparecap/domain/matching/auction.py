@@ -22,12 +22,13 @@ from sparecap.domain.matching.bipartite import FREE, adjacency
 from sparecap.domain.matching.compiled import compiled
 from sparecap.domain.matching.core import BoolArray, IndexArray, IntArray
 
-# ε shrinks this many times per phase; Bertsekas suggests 4-10, and 6 was fastest on the bench
-# market (4-8 are within the noise).
-EPSILON_FACTOR = 6
+# ε shrinks this many times per phase (Bertsekas suggests 4-10). Measured on the 100k bench
+# market's arcs with three cost kinds, two runs each: metres 1.5-1.7 s for factors 3-6; costs
+# of only 0 or 1, full of ties, 5.1-5.4 s at 4 against 6.6 s at 6; random costs alike.
+EPSILON_FACTOR = 4
 # A phase lets prices rise by at most 2 x (objects + 1) x (missing-choice step + ε) (see
-# _auction), about 4.4 x cost span x (objects + 1)^2, over at most 25 phases (ε from 2^62 down
-# by 6): past this many (cost span + 1) x (objects + 1)^2 prices could leave int64, so the
+# _auction), about 4.4 x cost span x (objects + 1)^2, over at most 32 phases (ε from 2^62 down
+# by 4): past this many (cost span + 1) x (objects + 1)^2 prices could leave int64, so the
 # auction declines the market and the caller solves it by min-cost flow.
 PRICE_ROOM = 2**62 // 256
 
