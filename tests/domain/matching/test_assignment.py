@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparecap.domain.matching import unit_flow
+from sparecap.domain.matching import unit_auction, unit_flow
 from sparecap.domain.matching.assignment import (
     UNMATCHED,
     UnitArcs,
@@ -186,6 +186,23 @@ def test_costs_too_wide_for_the_auction_go_to_the_flow_solver() -> None:
         reference.matched,
         reference.objective * 20_000_000,
     )
+
+
+def test_a_matching_not_proven_maximum_goes_to_the_flow_solver() -> None:
+    # Were the push-relabel to stop short (it never has), the classes' check would catch the
+    # augmenting paths left, and the flow solver would answer instead.
+    arcs = several_classes()
+
+    def nothing_matched(d_start: np.ndarray, *_: object) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(d_start.size - 1, -1, np.int32), np.full(arcs.num_units, -1, np.int32)
+
+    with patch.object(unit_auction, "maximum_matching", nothing_matched):
+        assert auction_matching(arcs.num_demands, arcs.num_units, arcs.demand, arcs.unit,
+                                arcs.cost) is None  # fmt: skip
+        result = match_units(arcs)
+    flow = match_units_by_flow(arcs)
+    assert_valid(arcs, result)
+    assert (result.matched, result.objective) == (flow.matched, flow.objective)
 
 
 @settings(max_examples=100, deadline=None)
